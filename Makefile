@@ -1,0 +1,57 @@
+# microblog: every entry point a developer or CI needs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.9
+TOOLS := .tools
+# Use uv from PATH when present, otherwise a pinned copy bootstrapped into .tools/.
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/$(TOOLS)/bin/uv)
+export UV_PYTHON_DOWNLOADS := never
+RUN := $(UV) run --frozen --extra embedded
+
+.PHONY: help install run run-separate test lint typecheck format smoke postman manifests k8s-check clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(TOOLS)/bin/uv:
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+install: $(if $(shell command -v uv 2>/dev/null),,$(TOOLS)/bin/uv) ## create the locked environment (.venv)
+	$(UV) sync --frozen --extra embedded
+
+run: install ## start the whole stack on 127.0.0.1:8080 (embedded store unless MONGODB_URI is set)
+	@if [ -n "$$MONGODB_URI" ]; then exec scripts/run-separate.sh; else exec $(RUN) python -m gateway; fi
+
+test: install ## lint, type-check and run the test suite
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+	$(RUN) pytest
+
+lint: install ## ruff lint and format check
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+typecheck: install ## mypy over the packages
+	$(RUN) mypy
+
+format: install ## apply ruff's formatting and safe fixes
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
+
+smoke: ## the curl tour against a running stack (BASE_URL, default http://127.0.0.1:8080)
+	scripts/smoke.sh $${BASE_URL:-http://127.0.0.1:8080}
+
+postman: install ## run the Postman collection with newman against a fresh embedded stack
+	scripts/postman.sh
+
+manifests: ## render k8s/ from the Helm chart
+	scripts/render-manifests.sh
+
+k8s-check: install ## offline checks of the chart and k8s/: helm lint, schema validation, checkov, staleness
+	scripts/k8s-check.sh
+
+clean: ## remove environments, tool downloads and caches
+	rm -rf .venv $(TOOLS) .pytest_cache .ruff_cache .mypy_cache
