@@ -1,0 +1,1 @@
+"""What every microblog process is built from: settings, MongoDB access, tokens, errors, health."""

@@ -36,7 +36,9 @@ class Settings(BaseSettings):
 
     # Projector.
     projector_batch_size: int = Field(default=200, ge=1, le=10_000)
-    projector_max_await_ms: int = Field(default=1000, ge=10)
+    # How long one read of the stream waits for changes: bounds how late counts and the
+    # checkpoint follow the last change (timelines are written as each change arrives).
+    projector_max_await_ms: int = Field(default=300, ge=10, le=10_000)
     projector_backfill_limit: int = Field(default=200, ge=0, le=1000)
     projector_fanout_chunk: int = Field(default=1000, ge=1)
 

@@ -1,0 +1,43 @@
+"""The FastAPI dependency that turns `Authorization: Bearer <jwt>` into a `Principal`."""
+
+from http import HTTPStatus
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from service_kit.problems import Problem
+from service_kit.settings import Settings
+from service_kit.tokens import InvalidToken, Principal, verify_access_token
+
+_bearer = HTTPBearer(auto_error=False, description="A JWT from POST /command/v1/sessions")
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(
+        HTTPStatus.UNAUTHORIZED,
+        detail,
+        slug="unauthorized",
+        headers={"WWW-Authenticate": 'Bearer realm="microblog"'},
+    )
+
+
+def app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def current_principal(
+    settings: Annotated[Settings, Depends(app_settings)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise _unauthorized("Send an access token: Authorization: Bearer <token>.")
+    try:
+        return verify_access_token(settings, credentials.credentials)
+    except InvalidToken as error:
+        raise _unauthorized("The access token is invalid or expired.") from error
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+AppSettings = Annotated[Settings, Depends(app_settings)]
