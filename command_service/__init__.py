@@ -1,0 +1,1 @@
+"""The command service: every write (accounts, sessions, posts, follows) lands here."""

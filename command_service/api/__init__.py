@@ -1,0 +1,9 @@
+"""HTTP routes of the command service, all under /command/v1."""
+
+from fastapi import APIRouter
+
+from command_service.api import accounts, follows, posts
+
+router = APIRouter(prefix="/command/v1")
+for module in (accounts, posts, follows):
+    router.include_router(module.router)

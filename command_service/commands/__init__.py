@@ -1,0 +1,1 @@
+"""The use cases of the write side. API handlers call these; these call the write model."""

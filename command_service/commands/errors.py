@@ -1,0 +1,29 @@
+"""What can go wrong in a command, in the domain's words. The API maps each to an HTTP status."""
+
+
+class CommandError(Exception):
+    """Base of the errors a client can cause and correct."""
+
+
+class HandleTaken(CommandError):
+    pass
+
+
+class InvalidCredentials(CommandError):
+    pass
+
+
+class UserNotFound(CommandError):
+    pass
+
+
+class PostNotFound(CommandError):
+    pass
+
+
+class NotPostAuthor(CommandError):
+    pass
+
+
+class CannotFollowSelf(CommandError):
+    pass

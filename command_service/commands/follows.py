@@ -1,0 +1,27 @@
+"""Following and unfollowing. Both are idempotent: repeating one changes nothing."""
+
+from bson import ObjectId
+
+from command_service.commands.errors import CannotFollowSelf, UserNotFound
+from command_service.write_model import follows, users
+from service_kit.mongo import Database
+from service_kit.tokens import Principal
+
+
+async def _followee_id(database: Database, follower: Principal, handle: str) -> ObjectId:
+    followee = await users.find_user_by_handle(database, handle)
+    if followee is None:
+        raise UserNotFound(handle)
+    if str(followee["_id"]) == follower.user_id:
+        raise CannotFollowSelf(handle)
+    return followee["_id"]
+
+
+async def follow(database: Database, follower: Principal, handle: str) -> None:
+    followee_id = await _followee_id(database, follower, handle)
+    await follows.upsert_follow(database, ObjectId(follower.user_id), followee_id)
+
+
+async def unfollow(database: Database, follower: Principal, handle: str) -> None:
+    followee_id = await _followee_id(database, follower, handle)
+    await follows.delete_follow(database, ObjectId(follower.user_id), followee_id)

@@ -1,0 +1,34 @@
+"""Writing and deleting posts."""
+
+from bson import ObjectId
+
+from command_service.commands.errors import NotPostAuthor, PostNotFound
+from command_service.write_model import posts
+from service_kit.ids import parse_object_id
+from service_kit.mongo import Database
+from service_kit.tokens import Principal
+from service_kit.write_model import PostDocument
+
+
+async def create_post(
+    database: Database, author: Principal, *, text: str, reply_to: str | None
+) -> PostDocument:
+    parent_id: ObjectId | None = None
+    if reply_to is not None:
+        parent_id = parse_object_id(reply_to)
+        if parent_id is None or await posts.find_live_post(database, parent_id) is None:
+            raise PostNotFound(reply_to)
+    return await posts.insert_post(
+        database, author_id=ObjectId(author.user_id), text=text, reply_to=parent_id
+    )
+
+
+async def delete_post(database: Database, requester: Principal, post_id: str) -> None:
+    parsed = parse_object_id(post_id)
+    post = await posts.find_live_post(database, parsed) if parsed else None
+    if parsed is None or post is None:
+        raise PostNotFound(post_id)
+    if str(post["author_id"]) != requester.user_id:
+        raise NotPostAuthor(post_id)
+    if not await posts.mark_post_deleted(database, parsed):
+        raise PostNotFound(post_id)  # deleted concurrently by another request

@@ -1,0 +1,26 @@
+"""Follow edges in the write model: one document per (follower, followee), keyed by the pair."""
+
+from bson import ObjectId
+
+from service_kit.clock import utc_now
+from service_kit.mongo import Database
+from service_kit.write_model import FOLLOWS, follow_key
+
+
+async def upsert_follow(database: Database, follower_id: ObjectId, followee_id: ObjectId) -> None:
+    """Idempotent: following twice leaves one edge and records no second change."""
+    await database[FOLLOWS].update_one(
+        {"_id": follow_key(follower_id, followee_id)},
+        {
+            "$setOnInsert": {
+                "follower_id": follower_id,
+                "followee_id": followee_id,
+                "created_at": utc_now(),
+            }
+        },
+        upsert=True,
+    )
+
+
+async def delete_follow(database: Database, follower_id: ObjectId, followee_id: ObjectId) -> None:
+    await database[FOLLOWS].delete_one({"_id": follow_key(follower_id, followee_id)})

@@ -1,0 +1,46 @@
+"""Users in the write model."""
+
+from typing import cast
+
+from bson import ObjectId
+from pymongo.errors import DuplicateKeyError
+
+from service_kit.clock import utc_now
+from service_kit.mongo import Database
+from service_kit.write_model import USERS, UserDocument
+
+
+class HandleAlreadyStored(Exception):
+    pass
+
+
+async def find_user_by_handle(database: Database, handle: str) -> UserDocument | None:
+    found = await database[USERS].find_one({"handle_lower": handle.lower()})
+    return cast(UserDocument, found) if found else None
+
+
+async def insert_user(
+    database: Database, *, handle: str, display_name: str, password_hash: str
+) -> UserDocument:
+    now = utc_now()
+    user = UserDocument(
+        _id=ObjectId(),
+        handle=handle,
+        handle_lower=handle.lower(),
+        display_name=display_name,
+        bio="",
+        password_hash=password_hash,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        await database[USERS].insert_one(dict(user))
+    except DuplicateKeyError as error:  # the unique index settles concurrent sign-ups
+        raise HandleAlreadyStored(handle) from error
+    return user
+
+
+async def replace_password_hash(database: Database, user_id: ObjectId, password_hash: str) -> None:
+    await database[USERS].update_one(
+        {"_id": user_id}, {"$set": {"password_hash": password_hash, "updated_at": utc_now()}}
+    )
