@@ -1,0 +1,1 @@
+"""The query service: every read, answered from denormalized read models only."""

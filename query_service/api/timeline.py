@@ -1,0 +1,20 @@
+"""The signed-in user's home timeline."""
+
+from fastapi import APIRouter
+
+from query_service.api.dependencies import Page, ReadDatabase, post_page
+from query_service.api.schemas import PostPage
+from query_service.read_models import queries
+from service_kit.auth import CurrentPrincipal
+
+router = APIRouter(tags=["timeline"])
+
+
+@router.get(
+    "/timeline", summary="Home timeline: your posts and those of people you follow, newest first"
+)
+async def home_timeline(
+    principal: CurrentPrincipal, page: Page, database: ReadDatabase
+) -> PostPage:
+    found = await queries.home_timeline(database, principal.user_id, page.limit, page.position)
+    return post_page(found)

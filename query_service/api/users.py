@@ -1,0 +1,36 @@
+"""User pages."""
+
+from http import HTTPStatus
+
+from fastapi import APIRouter
+
+from query_service.api.dependencies import Page, ReadDatabase, post_page
+from query_service.api.schemas import PostPage, User
+from query_service.read_models import queries
+from query_service.read_models.collections import UserView
+from service_kit.mongo import Database
+from service_kit.problems import Problem
+
+router = APIRouter(tags=["users"])
+
+
+async def _user_or_404(database: Database, handle: str) -> UserView:
+    user = await queries.user_by_handle(database, handle)
+    if user is None:
+        raise Problem(
+            HTTPStatus.NOT_FOUND, f"No user has the handle {handle!r}.", slug="user-not-found"
+        )
+    return user
+
+
+@router.get("/users/{handle}", summary="A user's profile and counts")
+async def get_user(handle: str, database: ReadDatabase) -> User:
+    return User.from_view(await _user_or_404(database, handle))
+
+
+@router.get("/users/{handle}/posts", summary="A user's posts and replies, newest first")
+async def user_posts(handle: str, page: Page, database: ReadDatabase) -> PostPage:
+    user = await _user_or_404(database, handle)
+    return post_page(
+        await queries.posts_by_author(database, user["_id"], page.limit, page.position)
+    )

@@ -1,0 +1,1 @@
+"""The projector: follows the write model's change stream and keeps the read models in sync."""

@@ -1,0 +1,92 @@
+"""The projector as a process: the loop in the background, health endpoints in front.
+
+`/healthz` fails once the loop has died (so Kubernetes restarts the pod); `/readyz` also needs
+MongoDB to answer and the loop to be following the stream rather than rebuilding or retrying.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from http import HTTPStatus
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from query_service.projector.runner import Projector
+from query_service.read_models.collections import ensure_read_model_indexes
+from service_kit.mongo import MongoConnection, connect, ping
+from service_kit.problems import install_problem_handlers, problem_response
+from service_kit.settings import Settings
+
+log = logging.getLogger(__name__)
+SHUTDOWN_SECONDS = 20.0
+
+
+@asynccontextmanager
+async def running_projector(projector: Projector) -> AsyncIterator[asyncio.Task[None]]:
+    """Run the loop for the duration of the block; on exit let the current batch finish."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(projector.run(stop), name="projector")
+    try:
+        yield task
+    finally:
+        stop.set()
+        try:
+            await asyncio.wait_for(task, SHUTDOWN_SECONDS)
+        except TimeoutError:
+            log.warning("projector did not stop within %.0fs; cancelling", SHUTDOWN_SECONDS)
+        except Exception:
+            log.exception("projector stopped with an error")
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def create_projector_app(settings: Settings, connection: MongoConnection | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        active = connection or connect(settings)
+        projector = Projector(active.database, settings)
+        app.state.database, app.state.projector = active.database, projector
+        await ensure_read_model_indexes(active.database)
+        async with running_projector(projector) as task:
+            app.state.task = task
+            yield
+        if connection is None:
+            await active.close()
+
+    app = FastAPI(title="microblog projector", lifespan=lifespan)
+    app.state.settings = settings
+    install_problem_handlers(app)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> JSONResponse:
+        task: asyncio.Task[None] = app.state.task
+        if task.done():
+            return problem_response(
+                HTTPStatus.SERVICE_UNAVAILABLE, "The projector loop has stopped.", slug="not-alive"
+            )
+        return JSONResponse({"status": "ok", "phase": app.state.projector.status.phase})
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz() -> JSONResponse:
+        status = app.state.projector.status
+        try:
+            await ping(app.state.database)
+        except Exception as error:  # any failure means "not ready"
+            log.warning("not ready: %r", error)
+            return problem_response(
+                HTTPStatus.SERVICE_UNAVAILABLE, "MongoDB does not answer.", slug="not-ready"
+            )
+        if status.phase != "following":
+            return problem_response(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                f"The projector is {status.phase}.",
+                slug="not-ready",
+            )
+        return JSONResponse({"status": "ready", "changes_applied": status.changes_applied})
+
+    return app

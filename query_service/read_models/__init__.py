@@ -1,0 +1,1 @@
+"""Read models: documents shaped for the API, written only by the projector."""
