@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The curl tour as a check: two users sign up and in, one follows the other, the other posts,
+# and the post must reach the follower's home timeline through the projector.
+# Usage: scripts/smoke.sh [BASE_URL]   (default http://127.0.0.1:8080; needs curl and python3)
+set -euo pipefail
+BASE=${1:-http://127.0.0.1:8080}
+RUN_ID=$(date +%s)$RANDOM
+ALICE=alice_$RUN_ID BOB=bob_$RUN_ID
+PASSWORD='correct horse battery staple'
+
+SCRATCH=$(mktemp); trap 'rm -f "$SCRATCH"' EXIT
+fail() { echo "smoke: FAIL: $*" >&2; exit 1; }
+# call METHOD PATH [JSON] [TOKEN] -> prints the body, fails unless the status is 2xx
+call() {
+  local method=$1 path=$2 body=${3:-} token=${4:-}
+  local args=(-sS -o "$SCRATCH" -w '%{http_code}' -X "$method")
+  [ -n "$body" ] && args+=(-H 'Content-Type: application/json' -d "$body")
+  [ -n "$token" ] && args+=(-H "Authorization: Bearer $token")
+  local status; status=$(curl "${args[@]}" "$BASE$path") || fail "$method $path: no answer from $BASE"
+  [[ $status == 2* ]] || fail "$method $path answered $status: $(cat "$SCRATCH")"
+  cat "$SCRATCH"
+}
+field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+
+echo "smoke: $BASE"
+call POST /command/v1/users "{\"handle\":\"$ALICE\",\"password\":\"$PASSWORD\",\"display_name\":\"Alice\"}" >/dev/null
+call POST /command/v1/users "{\"handle\":\"$BOB\",\"password\":\"$PASSWORD\",\"display_name\":\"Bob\"}" >/dev/null
+ALICE_TOKEN=$(call POST /command/v1/sessions "{\"handle\":\"$ALICE\",\"password\":\"$PASSWORD\"}" | field '["access_token"]')
+BOB_TOKEN=$(call POST /command/v1/sessions "{\"handle\":\"$BOB\",\"password\":\"$PASSWORD\"}" | field '["access_token"]')
+call PUT "/command/v1/users/$ALICE/follow" "" "$BOB_TOKEN" >/dev/null
+POST_ID=$(call POST /command/v1/posts '{"text":"hello from the smoke test"}' "$ALICE_TOKEN" | field '["id"]')
+echo "smoke: $ALICE posted $POST_ID; waiting for it in $BOB's timeline"
+
+# Timelines are written as each change arrives; counts follow within a batch (< 1 s).
+for _ in $(seq 1 50); do
+  if call GET "/query/v1/timeline?limit=5" "" "$BOB_TOKEN" | grep -q "$POST_ID" &&
+     [ "$(call GET "/query/v1/users/$ALICE" | field '["followers_count"]')" = 1 ]; then
+    echo "smoke: OK: the post reached the follower's timeline and the counts are right"
+    exit 0
+  fi
+  sleep 0.2
+done
+fail "within 10 s, the post did not reach $BOB's timeline or $ALICE's follower count is not 1"
