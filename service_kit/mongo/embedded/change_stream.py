@@ -215,8 +215,9 @@ class EmbeddedChangeStream:
         return copy.deepcopy(self._resume_token)
 
     async def try_next(self) -> dict[str, Any] | None:
-        """Return the next change, or None if none arrives within one "getMore" wait."""
-        self._ensure_alive()
+        """The next change, or None if none arrives within one "getMore" wait or the stream is closed."""
+        if not self._alive:
+            return None
         if not self._buffer:
             self._fill_buffer()
             if not self._buffer:
@@ -233,17 +234,16 @@ class EmbeddedChangeStream:
         return change
 
     async def next(self) -> dict[str, Any]:
-        while True:
+        while self._alive:
             change = await self.try_next()
             if change is not None:
                 return change
+        raise StopAsyncIteration
 
     def __aiter__(self) -> EmbeddedChangeStream:
         return self
 
     async def __anext__(self) -> dict[str, Any]:
-        if not self._alive:
-            raise StopAsyncIteration
         return await self.next()
 
     async def close(self) -> None:
@@ -254,10 +254,6 @@ class EmbeddedChangeStream:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
-
-    def _ensure_alive(self) -> None:
-        if not self._alive:
-            raise StopAsyncIteration
 
     def _fill_buffer(self) -> None:
         for logged in self._log.after(self._position):
