@@ -12,6 +12,7 @@ from query_service.projector.runner import Projector
 from query_service.projector.service import running_projector
 from service_kit.mongo import MongoConnection
 from service_kit.mongo.connection import connect_embedded
+from service_kit.problems import install_problem_handlers
 from service_kit.settings import Settings
 
 
@@ -32,6 +33,7 @@ def create_embedded_stack(
             yield
 
     own = FastAPI(title="microblog gateway (embedded)", lifespan=lifespan)
+    install_problem_handlers(own)
     own.state.projector = projector
 
     @own.get("/healthz", tags=["health"])

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from gateway.app import PrefixDispatcher
-from service_kit.problems import problem_response
+from service_kit.problems import install_problem_handlers, problem_response
 from service_kit.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -110,6 +110,7 @@ def create_proxy_gateway(settings: Settings) -> PrefixDispatcher:
             await holder.close()
 
     own = FastAPI(title="microblog gateway", lifespan=lifespan)
+    install_problem_handlers(own)
 
     @own.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
