@@ -1,18 +1,19 @@
 """The FastAPI application frame both HTTP services share: settings, MongoDB, errors, health."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
-from tenacity import AsyncRetrying, before_sleep_log, wait_exponential
+from tenacity import AsyncRetrying, wait_exponential
 
 from service_kit.health import health_router
 from service_kit.mongo import Database, MongoConnection, connect, ping
 from service_kit.problems import install_problem_handlers
+from service_kit.retries import log_retry
 from service_kit.settings import Settings
 
-log = logging.getLogger(__name__)
 PrepareDatabase = Callable[[Database], Awaitable[None]]
 
 
@@ -31,16 +32,16 @@ def build_service_app(
         own_connection = connection is None
         active = connection or connect(settings)
         app.state.database = active.database
-        # Serve nothing until the indexes the code relies on exist; MongoDB may still be starting.
-        async for attempt in AsyncRetrying(
-            wait=wait_exponential(multiplier=0.5, max=10),
-            before_sleep=before_sleep_log(log, logging.WARNING),
-        ):
-            with attempt:
-                await prepare_database(active.database)
+        # Serve /healthz even while MongoDB is unreachable; /readyz stays false until the indexes
+        # the code relies on (e.g. unique handles) exist, so no traffic arrives before then.
+        app.state.prepared = asyncio.create_task(
+            _prepare_until_done(title, prepare_database, active.database)
+        )
+        await asyncio.wait([app.state.prepared], timeout=settings.mongodb_timeout_ms / 1000 + 1)
         try:
             yield
         finally:
+            app.state.prepared.cancel()
             if own_connection:
                 await active.close()
 
@@ -48,9 +49,20 @@ def build_service_app(
     app.state.settings = settings
     install_problem_handlers(app)
 
-    async def database_answers() -> None:
+    async def ready() -> None:
+        if not app.state.prepared.done() or app.state.prepared.cancelled():
+            raise RuntimeError("MongoDB is not prepared yet")
         await ping(app.state.database)
 
-    app.include_router(health_router(database_answers))
+    app.include_router(health_router(ready))
     app.include_router(router)
     return app
+
+
+async def _prepare_until_done(title: str, prepare: PrepareDatabase, database: Database) -> None:
+    async for attempt in AsyncRetrying(
+        wait=wait_exponential(multiplier=0.5, max=10),
+        before_sleep=log_retry(f"{title}: preparing MongoDB", logging.WARNING),
+    ):
+        with attempt:
+            await prepare(database)

@@ -63,3 +63,35 @@ async def test_readiness_fails_when_mongodb_does_not_answer(stack: Stack, monkey
     assert response.status_code == 503
     assert response.headers["content-type"] == PROBLEM_JSON
     assert (await stack.query.get("/healthz")).status_code == 200
+
+
+async def test_a_service_is_live_but_not_ready_until_mongodb_is_prepared():
+    import asyncio
+
+    from fastapi import APIRouter
+
+    from service_kit.mongo.connection import connect_embedded
+    from service_kit.service_app import build_service_app
+
+    settings = make_settings(mongodb_timeout_ms=100)
+    mongodb_up = asyncio.Event()
+
+    async def prepare(database):
+        if not mongodb_up.is_set():
+            raise ConnectionError("MongoDB is still starting")
+
+    app = build_service_app(
+        title="probe",
+        settings=settings,
+        router=APIRouter(),
+        prepare_database=prepare,
+        connection=connect_embedded(settings),
+    )
+    async with app.router.lifespan_context(app), asgi_client(app) as client:
+        assert (await client.get("/healthz")).status_code == 200
+        assert (await client.get("/readyz")).status_code == 503
+
+        mongodb_up.set()
+        async with asyncio.timeout(5):
+            while (await client.get("/readyz")).status_code != 200:  # noqa: ASYNC110 (the retry backs off by itself)
+                await asyncio.sleep(0.05)

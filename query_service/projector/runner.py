@@ -13,7 +13,7 @@ from typing import Any
 
 from pymongo.asynchronous.change_stream import AsyncChangeStream
 from pymongo.errors import OperationFailure
-from tenacity import AsyncRetrying, before_sleep_log, retry_if_exception_type, wait_exponential
+from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
 from query_service.projector.checkpoints import (
     Checkpoint,
@@ -25,7 +25,9 @@ from query_service.projector.context import ProjectionContext
 from query_service.projector.projections import apply_change
 from query_service.projector.projections.counters import recount
 from query_service.projector.rebuild import rebuild_read_models
+from query_service.read_models.collections import ensure_read_model_indexes
 from service_kit.mongo import Database
+from service_kit.retries import log_retry
 from service_kit.settings import Settings
 from service_kit.write_model import COLLECTIONS
 
@@ -72,7 +74,7 @@ class Projector:
         async for attempt in AsyncRetrying(
             retry=retry_if_exception_type(Exception),
             wait=wait_exponential(multiplier=0.5, max=30),
-            before_sleep=before_sleep_log(log, logging.ERROR, exc_info=True),
+            before_sleep=log_retry("projector", logging.ERROR),
         ):
             with attempt:
                 try:
@@ -95,6 +97,7 @@ class Projector:
         return applied
 
     async def _follow(self, stop: asyncio.Event) -> None:
+        await ensure_read_model_indexes(self._database)
         try:
             async with await self._open_stream() as stream:
                 self.status.phase = "following"

@@ -15,7 +15,6 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from query_service.projector.runner import Projector
-from query_service.read_models.collections import ensure_read_model_indexes
 from service_kit.mongo import MongoConnection, connect, ping
 from service_kit.problems import install_problem_handlers, problem_response
 from service_kit.settings import Settings
@@ -51,7 +50,6 @@ def create_projector_app(settings: Settings, connection: MongoConnection | None 
         active = connection or connect(settings)
         projector = Projector(active.database, settings)
         app.state.database, app.state.projector = active.database, projector
-        await ensure_read_model_indexes(active.database)
         async with running_projector(projector) as task:
             app.state.task = task
             yield
