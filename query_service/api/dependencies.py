@@ -52,6 +52,6 @@ Page = Annotated[PageRequest, Depends(page_request)]
 
 def post_page(page: queries.PostPage) -> PostPage:
     return PostPage(
-        items=[Post.from_view(view) for view in page.items],
+        items=[Post.model_validate(view) for view in page.items],
         next_cursor=encode_cursor(page.next_position) if page.next_position else None,
     )

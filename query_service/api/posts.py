@@ -19,4 +19,4 @@ async def get_post(post_id: str, database: ReadDatabase) -> Post:
         raise Problem(
             HTTPStatus.NOT_FOUND, f"No post has the id {post_id!r}.", slug="post-not-found"
         )
-    return Post.from_view(view)
+    return Post.model_validate(view)

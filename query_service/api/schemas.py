@@ -1,10 +1,11 @@
-"""Response bodies of the query API, built from read-model documents."""
+"""Response bodies of the query API, validated straight from read-model documents."""
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from query_service.read_models.collections import PostView, UserView
+# Read-model documents keep their id in `_id`; the API calls it `id`.
+DocumentId = Field(validation_alias="_id")
 
 
 class Author(BaseModel):
@@ -14,7 +15,7 @@ class Author(BaseModel):
 
 
 class Post(BaseModel):
-    id: str
+    id: str = DocumentId
     author: Author
     text: str
     created_at: datetime
@@ -23,19 +24,6 @@ class Post(BaseModel):
     repost_count: int
     reply_count: int
 
-    @classmethod
-    def from_view(cls, view: PostView) -> "Post":
-        return cls(
-            id=view["_id"],
-            author=Author(**view["author"]),
-            text=view["text"],
-            created_at=view["created_at"],
-            reply_to=view["reply_to"],
-            like_count=view["like_count"],
-            repost_count=view["repost_count"],
-            reply_count=view["reply_count"],
-        )
-
 
 class PostPage(BaseModel):
     items: list[Post]
@@ -43,7 +31,7 @@ class PostPage(BaseModel):
 
 
 class User(BaseModel):
-    id: str
+    id: str = DocumentId
     handle: str
     display_name: str
     bio: str
@@ -51,16 +39,3 @@ class User(BaseModel):
     following_count: int
     posts_count: int
     created_at: datetime
-
-    @classmethod
-    def from_view(cls, view: UserView) -> "User":
-        return cls(
-            id=view["_id"],
-            handle=view["handle"],
-            display_name=view["display_name"],
-            bio=view["bio"],
-            followers_count=view["followers_count"],
-            following_count=view["following_count"],
-            posts_count=view["posts_count"],
-            created_at=view["created_at"],
-        )

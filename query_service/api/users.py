@@ -25,7 +25,7 @@ async def _user_or_404(database: Database, handle: str) -> UserView:
 
 @router.get("/users/{handle}", summary="A user's profile and counts")
 async def get_user(handle: str, database: ReadDatabase) -> User:
-    return User.from_view(await _user_or_404(database, handle))
+    return User.model_validate(await _user_or_404(database, handle))
 
 
 @router.get("/users/{handle}/posts", summary="A user's posts and replies, newest first")
