@@ -1,0 +1,264 @@
+{{/*
+Names, labels and small building blocks shared by every template.
+Everything that is spelled twice lives here so the objects cannot drift apart.
+*/}}
+
+{{/* Chart name, overridable. */}}
+{{- define "microblog.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+Fully qualified app name: the prefix of every object name. Truncated to leave
+room for the longest component suffix ("-projector", "-mongodb-headless")
+within the 63-character DNS label limit.
+*/}}
+{{- define "microblog.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "microblog.namespace" -}}
+{{- default .Release.Namespace .Values.namespaceOverride -}}
+{{- end -}}
+
+{{- define "microblog.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Standard labels on every object (no component). */}}
+{{- define "microblog.labels" -}}
+helm.sh/chart: {{ include "microblog.chart" . }}
+app.kubernetes.io/name: {{ include "microblog.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: microblog
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Selector labels of one component. Selectors are immutable, so they hold only
+name, instance and component, never versions.
+Usage: include "microblog.selectorLabels" (dict "ctx" $ "component" "command")
+*/}}
+{{- define "microblog.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "microblog.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/* All labels of one component's objects. Same arguments as selectorLabels. */}}
+{{- define "microblog.componentLabels" -}}
+{{ include "microblog.labels" .ctx }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/* Object name of one component: <fullname>-<component>. */}}
+{{- define "microblog.componentName" -}}
+{{- printf "%s-%s" (include "microblog.fullname" .ctx) .component -}}
+{{- end -}}
+
+{{/* ServiceAccount of one component. */}}
+{{- define "microblog.serviceAccountName" -}}
+{{- if .ctx.Values.serviceAccount.create -}}
+{{- include "microblog.componentName" . -}}
+{{- else -}}
+default
+{{- end -}}
+{{- end -}}
+
+{{/* Name of the Secret with JWT_SECRET (and MONGODB_URI for an external database). */}}
+{{- define "microblog.secretName" -}}
+{{- default (include "microblog.fullname" .) .Values.secret.existingSecret -}}
+{{- end -}}
+
+{{- define "microblog.configMapName" -}}
+{{- printf "%s-config" (include "microblog.fullname" .) -}}
+{{- end -}}
+
+{{/*
+Image reference of an application image.
+Usage: include "microblog.image" (dict "ctx" $ "image" $.Values.image.command)
+registry/repository:tag, plus @digest when a digest is given (the tag then
+only documents which release the digest belongs to).
+*/}}
+{{- define "microblog.image" -}}
+{{- $registry := .ctx.Values.image.registry -}}
+{{- $repo := .image.repository -}}
+{{- if $registry -}}{{- $repo = printf "%s/%s" (trimSuffix "/" $registry) $repo -}}{{- end -}}
+{{- $tag := default .ctx.Chart.AppVersion .ctx.Values.image.tag -}}
+{{- if .image.digest -}}
+{{- printf "%s:%s@%s" $repo $tag .image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $repo $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "microblog.mongodb.image" -}}
+{{- $img := .Values.mongodb.image -}}
+{{- if $img.digest -}}
+{{- printf "%s:%s@%s" $img.repository $img.tag $img.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $img.repository $img.tag -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+checkov skip annotations shared by every workload. Each carries its reason;
+they are rendered only where the finding really applies.
+Usage: include "microblog.checkovSkips" (dict "ctx" $ "digest" "<digest or empty>" "token" bool "envSecrets" bool "extra" (list "CKV_..=reason"))
+*/}}
+{{- define "microblog.checkovSkips" -}}
+{{- $reasons := list -}}
+{{- if not .digest -}}
+{{- $reasons = append $reasons "CKV_K8S_43=Pinned by immutable tag; set image.*.digest for a digest" -}}
+{{- $reasons = append $reasons "CKV_K8S_15=Immutable tags; Always breaks images built in Minikube" -}}
+{{- end -}}
+{{- if .envSecrets -}}
+{{- $reasons = append $reasons "CKV_K8S_35=The app reads env vars only; values from a Secret" -}}
+{{- end -}}
+{{- if .token -}}
+{{- $reasons = append $reasons "CKV_K8S_38=The projector uses its token for its Lease (Role: leases only)" -}}
+{{- end -}}
+{{- $reasons = concat $reasons (.extra | default list) -}}
+{{- $annotations := dict -}}
+{{- range $i, $r := $reasons -}}
+{{- $_ := set $annotations (printf "checkov.io/skip%d" (add1 $i)) $r -}}
+{{- end -}}
+{{- toYaml $annotations -}}
+{{- end -}}
+
+{{/* Pod-level topology spread: values plus this component's selector. */}}
+{{- define "microblog.topologySpread" -}}
+{{- $sel := include "microblog.selectorLabels" . | fromYaml -}}
+{{- $out := list -}}
+{{- range .ctx.Values.topologySpreadConstraints -}}
+{{- $defaults := dict "labelSelector" (dict "matchLabels" $sel) "matchLabelKeys" (list "pod-template-hash") -}}
+{{- $out = append $out (merge (deepCopy .) $defaults) -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
+{{/*
+Host list of the bundled replica set, as the members know each other.
+Short names (<pod>.<headless service>) resolve through the pod's DNS search
+path in its own namespace, so the rendered manifests do not depend on the
+namespace or the cluster domain.
+*/}}
+{{- define "microblog.mongodb.hosts" -}}
+{{- $full := include "microblog.fullname" . -}}
+{{- $hosts := list -}}
+{{- range $i := until (int .Values.mongodb.replicaCount) -}}
+{{- $hosts = append $hosts (printf "%s-mongodb-%d.%s-mongodb-headless:27017" $full $i $full) -}}
+{{- end -}}
+{{- join "," $hosts -}}
+{{- end -}}
+
+{{- define "microblog.mongodb.secretName" -}}
+{{- default (printf "%s-mongodb" (include "microblog.fullname" .)) .Values.mongodb.auth.existingSecret -}}
+{{- end -}}
+
+{{/*
+Environment of every application container: settings from the ConfigMap and
+the Secret, then (bundled MongoDB only) the URI assembled from the app user's
+password. Kubernetes expands $(MONGODB_APP_PASSWORD) when the container starts,
+so the password never appears in the pod spec and the application Secret does
+not need a copy of it.
+Usage: include "microblog.env" (dict "ctx" $ "projector" bool "extraEnv" .Values.command.extraEnv)
+The projector also gets POD_NAME and POD_NAMESPACE (downward API), the
+identity of a Lease holder.
+*/}}
+{{- define "microblog.envFrom" -}}
+- configMapRef:
+    name: {{ include "microblog.configMapName" .ctx }}
+- secretRef:
+    name: {{ include "microblog.secretName" .ctx }}
+{{- end -}}
+
+{{- define "microblog.env" -}}
+{{- $ctx := .ctx -}}
+{{- $env := list -}}
+{{- if .projector -}}
+{{- $env = append $env (dict "name" "POD_NAME" "valueFrom" (dict "fieldRef" (dict "fieldPath" "metadata.name"))) -}}
+{{- $env = append $env (dict "name" "POD_NAMESPACE" "valueFrom" (dict "fieldRef" (dict "fieldPath" "metadata.namespace"))) -}}
+{{- end -}}
+{{- if $ctx.Values.mongodb.enabled -}}
+{{- $env = append $env (dict "name" "MONGODB_APP_PASSWORD" "valueFrom" (dict "secretKeyRef" (dict "name" (include "microblog.mongodb.secretName" $ctx) "key" "app-password"))) -}}
+{{- $uri := printf "mongodb://%s:$(MONGODB_APP_PASSWORD)@%s/%s?replicaSet=%s&authSource=admin" $ctx.Values.mongodb.auth.appUser (include "microblog.mongodb.hosts" $ctx) $ctx.Values.config.mongodbDatabase $ctx.Values.mongodb.replicaSetName -}}
+{{- $env = append $env (dict "name" "MONGODB_URI" "value" $uri) -}}
+{{- end -}}
+{{- $env = concat $env (.extraEnv | default list) -}}
+{{- if $env -}}
+{{- toYaml $env -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Fail early on combinations that cannot work. */}}
+{{- define "microblog.validate" -}}
+{{- if and (not .Values.mongodb.enabled) (not .Values.secret.existingSecret) (not .Values.mongodb.uri) -}}
+{{- fail "mongodb.enabled is false: set mongodb.uri or secret.existingSecret (with MONGODB_URI) to reach the external replica set" -}}
+{{- end -}}
+{{- if and .Values.mongodb.uri .Values.mongodb.enabled -}}
+{{- fail "mongodb.uri is only used with mongodb.enabled=false: the bundled replica set builds its own URI" -}}
+{{- end -}}
+{{- if and (gt (int .Values.projector.replicaCount) 1) (not .Values.projector.leaderElection.enabled) -}}
+{{- fail "projector.replicaCount > 1 needs projector.leaderElection.enabled: two projectors without a Lease would both consume the change stream" -}}
+{{- end -}}
+{{- if and .Values.secret.jwtSecret (lt (len .Values.secret.jwtSecret) 32) -}}
+{{- fail "secret.jwtSecret must be at least 32 characters" -}}
+{{- end -}}
+{{- if and .Values.ingress.tls.enabled (not .Values.ingress.host) -}}
+{{- fail "ingress.tls.enabled needs ingress.host: a certificate is issued for a name" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* NetworkPolicy egress rules shared by several policies. */}}
+{{- define "microblog.np.dnsEgress" -}}
+- to:
+    {{- toYaml .Values.networkPolicy.dns | nindent 4 }}
+  ports:
+    - protocol: UDP
+      port: 53
+    - protocol: TCP
+      port: 53
+{{- end -}}
+
+{{- define "microblog.np.mongodbEgress" -}}
+{{- if .Values.mongodb.enabled -}}
+- to:
+    - podSelector:
+        matchLabels:
+          {{- include "microblog.selectorLabels" (dict "ctx" . "component" "mongodb") | nindent 10 }}
+  ports:
+    - protocol: TCP
+      port: 27017
+{{- else -}}
+# External replica set: any address on the MongoDB ports unless
+# networkPolicy.externalMongoDB.cidrs narrows it.
+{{- if .Values.networkPolicy.externalMongoDB.cidrs }}
+- to:
+    {{- range .Values.networkPolicy.externalMongoDB.cidrs }}
+    - ipBlock:
+        cidr: {{ . }}
+    {{- end }}
+  ports:
+{{- else }}
+- ports:
+{{- end }}
+    {{- range .Values.networkPolicy.externalMongoDB.ports }}
+    - protocol: TCP
+      port: {{ . }}
+    {{- end }}
+{{- end -}}
+{{- end -}}
