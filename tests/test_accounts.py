@@ -119,3 +119,20 @@ async def test_a_wrong_password_and_an_unknown_handle_get_the_same_401(stack: St
     assert wrong_password.status_code == unknown_handle.status_code == 401
     assert wrong_password.json() == unknown_handle.json()
     assert wrong_password.headers["content-type"] == PROBLEM_JSON
+
+
+async def test_a_sign_up_race_is_settled_by_the_unique_index(stack: Stack, monkeypatch):
+    from command_service.commands import accounts
+
+    async def nobody_yet(database, handle):  # both requests pass the early check, as in a race
+        return None
+
+    await stack.sign_up("ada")
+    monkeypatch.setattr(accounts.users, "find_user_by_handle", nobody_yet)
+
+    response = await stack.command.post(
+        "/command/v1/users", json={"handle": "Ada", "password": PASSWORD, "display_name": "Second"}
+    )
+
+    assert response.status_code == 409
+    assert await stack.database[USERS].count_documents({}) == 1
