@@ -68,6 +68,8 @@ class Projector:
             fanout_chunk=settings.projector_fanout_chunk,
         )
         self.status = ProjectorStatus()
+        # The last checkpoint read or written by this process: idle saves compare against it.
+        self._saved: Checkpoint | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Follow the write model until `stop` is set; after errors, resume from the checkpoint."""
@@ -110,10 +112,10 @@ class Projector:
             raise
 
     async def _open_stream(self) -> Stream:
-        checkpoint = await load_checkpoint(self._database)
-        token = checkpoint.resume_token if checkpoint else await self._rebuild()
+        start = await load_checkpoint(self._database) or await self._rebuild()
+        self._saved = start
         try:
-            return await self._watch(resume_after=token)
+            return await self._watch(resume_after=start.resume_token)
         except OperationFailure as error:
             raise _translated(error) from error
 
@@ -126,8 +128,8 @@ class Projector:
             **options,
         )
 
-    async def _rebuild(self) -> dict[str, Any]:
-        """Rebuild from the write model; return the token to follow changes from afterwards."""
+    async def _rebuild(self) -> Checkpoint:
+        """Rebuild from the write model; checkpoint and return the point to follow changes from."""
         self.status.phase = "rebuilding"
         # Mark the stream's present first: changes after the mark are applied after the rebuild,
         # changes before it are already in the documents the rebuild reads.
@@ -140,10 +142,9 @@ class Projector:
                 "the change stream returned no resume token (MongoDB 4.0.7+ is required)"
             )
         await rebuild_read_models(self._context, self._batch_size)
-        await save_checkpoint(
-            self._database, Checkpoint(resume_token=dict(start), cluster_time=None)
-        )
-        return dict(start)
+        checkpoint = Checkpoint(resume_token=dict(start), cluster_time=None)
+        await self._save(checkpoint)
+        return checkpoint
 
     async def _apply_next_batch(self, stream: Stream) -> int:
         """Apply changes as they arrive, until the stream is idle or the batch is full; then
@@ -171,7 +172,7 @@ class Projector:
         checkpoint = Checkpoint(
             resume_token=dict(last["_id"]), cluster_time=last.get("clusterTime")
         )
-        await save_checkpoint(self._database, checkpoint)
+        await self._save(checkpoint)
         self.status.changes_applied += applied
         self.status.last_progress_monotonic = time.monotonic()
         return applied
@@ -183,13 +184,14 @@ class Projector:
             return
         last = self.status.last_progress_monotonic or self.status.started_monotonic
         if force or time.monotonic() - last >= IDLE_CHECKPOINT_SECONDS:
-            checkpoint = await load_checkpoint(self._database)
-            if checkpoint is None or checkpoint.resume_token != token:
-                cluster_time = checkpoint.cluster_time if checkpoint else None
-                await save_checkpoint(
-                    self._database, Checkpoint(resume_token=dict(token), cluster_time=cluster_time)
-                )
+            if self._saved is None or self._saved.resume_token != token:
+                cluster_time = self._saved.cluster_time if self._saved else None
+                await self._save(Checkpoint(resume_token=dict(token), cluster_time=cluster_time))
             self.status.last_progress_monotonic = time.monotonic()
+
+    async def _save(self, checkpoint: Checkpoint) -> None:
+        await save_checkpoint(self._database, checkpoint)
+        self._saved = checkpoint
 
 
 def _translated(error: OperationFailure) -> Exception:
