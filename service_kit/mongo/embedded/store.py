@@ -122,10 +122,7 @@ class EmbeddedDatabase:
         )
 
     def _current_document(self, coll: str, document_key: Document) -> Document | None:
-        # Synchronous on purpose: `updateLookup` happens while the event is being returned.
-        mock_collection = self._mock.get_collection(coll)._AsyncMongoMockCollection__collection
-        found: Document | None = mock_collection.find_one({"_id": document_key["_id"]})
-        return found
+        return _find_by_id_now(self._mock.get_collection(coll), document_key["_id"])
 
 
 class EmbeddedCollection:
@@ -352,9 +349,16 @@ class EmbeddedCollection:
             )
 
     def _find_now(self, document_id: Any) -> Document | None:
-        mock_collection = self._mock._AsyncMongoMockCollection__collection
-        found: Document | None = mock_collection.find_one({"_id": document_id})
-        return found
+        return _find_by_id_now(self._mock, document_id)
+
+
+def _find_by_id_now(mock_collection: Any, document_id: Any) -> Document | None:
+    """A synchronous read, so that no other coroutine can write between a change and its record
+    (or, for `updateLookup`, while the event is being returned). mongomock-motor keeps the
+    synchronous collection in a private attribute; this is the one place that reaches it."""
+    synchronous = mock_collection._AsyncMongoMockCollection__collection
+    found: Document | None = synchronous.find_one({"_id": document_id})
+    return found
 
 
 def _update_description(before: Document, after: Document) -> Document:
