@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from gateway.app import PrefixDispatcher
-from service_kit.problems import install_problem_handlers, problem_response
+from service_kit.problems import Problem, install_problem_handlers
 from service_kit.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -53,9 +53,9 @@ class ReverseProxy:
             upstream = await self._client.get().send(outgoing, stream=True)
         except httpx.HTTPError as error:
             log.warning("upstream %s failed: %r", self._upstream, error)
-            response = problem_response(
+            response = Problem(
                 HTTPStatus.BAD_GATEWAY, "The service behind this path did not answer."
-            )
+            ).response()
             await response(scope, receive, send)
             return
         try:

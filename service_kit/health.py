@@ -7,7 +7,7 @@ from http import HTTPStatus
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from service_kit.problems import problem_response
+from service_kit.problems import Problem
 
 log = logging.getLogger(__name__)
 ReadinessCheck = Callable[[], Awaitable[None]]
@@ -27,11 +27,11 @@ def health_router(is_ready: ReadinessCheck) -> APIRouter:
             await is_ready()
         except Exception as error:  # any failure means "not ready"; the reason goes to the log
             log.warning("not ready: %r", error)
-            return problem_response(
+            return Problem(
                 HTTPStatus.SERVICE_UNAVAILABLE,
                 "Not ready: MongoDB does not answer.",
                 slug="not-ready",
-            )
+            ).response()
         return {"status": "ready"}
 
     return router

@@ -38,24 +38,17 @@ class Problem(Exception):
         self.headers = headers or {}
         self.extensions = extensions
 
-
-def problem_response(
-    status: int,
-    detail: str,
-    *,
-    slug: str | None = None,
-    title: str | None = None,
-    headers: dict[str, str] | None = None,
-    **extensions: Any,
-) -> JSONResponse:
-    body: dict[str, Any] = {
-        "type": f"urn:microblog:problem:{slug}" if slug else "about:blank",
-        "title": title or HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
-        **extensions,
-    }
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    def response(self) -> JSONResponse:
+        body: dict[str, Any] = {
+            "type": f"urn:microblog:problem:{self.slug}" if self.slug else "about:blank",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            **self.extensions,
+        }
+        return JSONResponse(
+            body, status_code=self.status, media_type=PROBLEM_JSON, headers=self.headers
+        )
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -66,14 +59,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 
 async def _on_problem(_: Request, problem: Problem) -> JSONResponse:
-    return problem_response(
-        problem.status,
-        problem.detail,
-        slug=problem.slug,
-        title=problem.title,
-        headers=problem.headers,
-        **problem.extensions,
-    )
+    return problem.response()
 
 
 async def _on_http_exception(request: Request, error: StarletteHTTPException) -> JSONResponse:
@@ -82,15 +68,15 @@ async def _on_http_exception(request: Request, error: StarletteHTTPException) ->
         detail = f"No resource at {request.url.path}"
     elif error.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
         detail = f"{request.method} is not allowed on {request.url.path}"
-    return problem_response(error.status_code, detail, headers=getattr(error, "headers", None))
+    return Problem(error.status_code, detail, headers=getattr(error, "headers", None)).response()
 
 
 async def _on_validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
     errors = error.errors()
     if any(item.get("type") == "json_invalid" for item in errors):
-        return problem_response(
+        return Problem(
             HTTPStatus.BAD_REQUEST, "The request body is not valid JSON.", slug="malformed-json"
-        )
+        ).response()
     fields = [
         {
             "field": ".".join(str(part) for part in item.get("loc", ()) if part != "body")
@@ -100,16 +86,16 @@ async def _on_validation_error(_: Request, error: RequestValidationError) -> JSO
         }
         for item in errors
     ]
-    return problem_response(
+    return Problem(
         HTTPStatus.UNPROCESSABLE_ENTITY,
         "The request has invalid fields.",
         slug="validation",
         errors=fields,
-    )
+    ).response()
 
 
 async def _on_unexpected_error(request: Request, error: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
-    return problem_response(
+    return Problem(
         HTTPStatus.INTERNAL_SERVER_ERROR, "An unexpected error occurred; it has been logged."
-    )
+    ).response()

@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from command_service.commands import errors
-from service_kit.problems import problem_response
+from service_kit.problems import Problem
 
 _STATUS: dict[type[errors.CommandError], tuple[HTTPStatus, str, str]] = {
     errors.HandleTaken: (HTTPStatus.CONFLICT, "handle-taken", "The handle {0!r} is taken."),
@@ -32,7 +32,7 @@ _STATUS: dict[type[errors.CommandError], tuple[HTTPStatus, str, str]] = {
 
 async def _on_command_error(_: Request, error: errors.CommandError) -> JSONResponse:
     status, slug, template = _STATUS[type(error)]
-    return problem_response(status, template.format(*error.args), slug=slug)
+    return Problem(status, template.format(*error.args), slug=slug).response()
 
 
 def install_command_error_handlers(app: FastAPI) -> None:

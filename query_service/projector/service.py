@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 
 from query_service.projector.runner import Projector
 from service_kit.mongo import MongoConnection, connect, ping
-from service_kit.problems import install_problem_handlers, problem_response
+from service_kit.problems import Problem, install_problem_handlers
 from service_kit.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -64,9 +64,9 @@ def create_projector_app(settings: Settings, connection: MongoConnection | None 
     async def healthz() -> JSONResponse:
         task: asyncio.Task[None] = app.state.task
         if task.done():
-            return problem_response(
+            return Problem(
                 HTTPStatus.SERVICE_UNAVAILABLE, "The projector loop has stopped.", slug="not-alive"
-            )
+            ).response()
         return JSONResponse({"status": "ok", "phase": app.state.projector.status.phase})
 
     @app.get("/readyz", tags=["health"])
@@ -76,15 +76,15 @@ def create_projector_app(settings: Settings, connection: MongoConnection | None 
             await ping(app.state.database)
         except Exception as error:  # any failure means "not ready"
             log.warning("not ready: %r", error)
-            return problem_response(
+            return Problem(
                 HTTPStatus.SERVICE_UNAVAILABLE, "MongoDB does not answer.", slug="not-ready"
-            )
+            ).response()
         if status.phase != "following":
-            return problem_response(
+            return Problem(
                 HTTPStatus.SERVICE_UNAVAILABLE,
                 f"The projector is {status.phase}.",
                 slug="not-ready",
-            )
+            ).response()
         return JSONResponse({"status": "ready", "changes_applied": status.changes_applied})
 
     return app
