@@ -48,9 +48,9 @@ render -f "$CHART/values-minikube.yaml" \
   --set mongodb.auth.existingSecret=microblog-mongodb >"$WORK/minikube.yaml"
 render -f "$CHART/values-production.yaml" >"$WORK/production.yaml"
 
-rm -rf "$OUT"
-mkdir -p "$OUT"
-"$PYTHON" - "$WORK" "$OUT" "$NAMESPACE" <<'PY'
+# Generate into the scratch directory; replace $OUT only once that has succeeded.
+mkdir -p "$WORK/out"
+"$PYTHON" - "$WORK" "$WORK/out" "$NAMESPACE" <<'PY'
 """Split the renders into files and write the kustomizations and patches."""
 
 import os
@@ -169,16 +169,21 @@ write(
     ),
 )
 
+# Both overlays' secrets.env.example start the same way.
+JWT_SECRET_EXAMPLE = (
+    "# JWT signing secret, at least 32 characters (the placeholder is too short on purpose,\n"
+    "# so the pods refuse to start until it is replaced): openssl rand -hex 32\n"
+    "JWT_SECRET=change-me\n"
+)
+
 OVERLAYS = {
     "minikube": {
         "values": "values-minikube.yaml",
         "secrets": {
             "microblog-secrets": (
                 "secrets.env",
-                "# JWT signing secret, at least 32 characters (the placeholder is too short on purpose,\n"
-                "# so the pods refuse to start until it is replaced): openssl rand -hex 32\n"
-                "JWT_SECRET=change-me\n"
-                "# MONGODB_URI is not needed: the pods build it from mongodb.env's app-password.\n",
+                JWT_SECRET_EXAMPLE
+                + "# MONGODB_URI is not needed: the pods build it from mongodb.env's app-password.\n",
             ),
             "microblog-mongodb": (
                 "mongodb.env",
@@ -197,10 +202,8 @@ OVERLAYS = {
         "secrets": {
             "microblog-secrets": (
                 "secrets.env",
-                "# JWT signing secret, at least 32 characters (the placeholder is too short on purpose,\n"
-                "# so the pods refuse to start until it is replaced): openssl rand -hex 32\n"
-                "JWT_SECRET=change-me\n"
-                "# The replica set, e.g. Atlas (mongodb+srv://USER:PASSWORD@CLUSTER/?retryWrites=true)\n"
+                JWT_SECRET_EXAMPLE
+                + "# The replica set, e.g. Atlas (mongodb+srv://USER:PASSWORD@CLUSTER/?retryWrites=true)\n"
                 "# or a self-managed set (mongodb://USER:PASSWORD@h1,h2,h3/?replicaSet=rs0&authSource=admin).\n"
                 "MONGODB_URI=mongodb://USER:PASSWORD@mongodb.example.internal:27017/?replicaSet=rs0&authSource=admin\n",
             ),
@@ -296,4 +299,7 @@ e.g. with `images:` for your registry and tags. See docs/kubernetes.md.
 """,
 )
 PY
+rm -rf "$OUT"
+mkdir -p "$(dirname "$OUT")"
+mv "$WORK/out" "$OUT"
 echo "render-manifests: wrote $(find "$OUT" -type f | wc -l | tr -d ' ') files under ${OUT#"$ROOT"/}" >&2
