@@ -16,6 +16,7 @@ def create_app(settings: Settings, connection: MongoConnection | None = None) ->
         title="microblog command service",
         settings=settings,
         router=router,
+        public_prefix="/command",
         prepare_database=ensure_write_model_indexes,
         connection=connection,
     )

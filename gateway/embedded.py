@@ -32,7 +32,13 @@ def create_embedded_stack(
             app.state.projector_task = await stack.enter_async_context(running_projector(projector))
             yield
 
-    own = FastAPI(title="microblog gateway (embedded)", lifespan=lifespan)
+    own = FastAPI(
+        title="microblog gateway (embedded)",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
     install_problem_handlers(own)
     own.state.projector = projector
 

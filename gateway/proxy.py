@@ -109,7 +109,13 @@ def create_proxy_gateway(settings: Settings) -> PrefixDispatcher:
         finally:
             await holder.close()
 
-    own = FastAPI(title="microblog gateway", lifespan=lifespan)
+    own = FastAPI(
+        title="microblog gateway",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
     install_problem_handlers(own)
 
     @own.get("/healthz", tags=["health"])

@@ -14,6 +14,7 @@ def create_app(settings: Settings, connection: MongoConnection | None = None) ->
         title="microblog query service",
         settings=settings,
         router=router,
+        public_prefix="/query",
         prepare_database=ensure_read_model_indexes,
         connection=connection,
     )

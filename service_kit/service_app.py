@@ -22,6 +22,7 @@ def build_service_app(
     title: str,
     settings: Settings,
     router: APIRouter,
+    public_prefix: str,
     prepare_database: PrepareDatabase,
     connection: MongoConnection | None = None,
 ) -> FastAPI:
@@ -45,7 +46,15 @@ def build_service_app(
             if own_connection:
                 await active.close()
 
-    app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
+    # The docs live under the service's public prefix, so they route through the Ingress too.
+    app = FastAPI(
+        title=title,
+        version="1.0.0",
+        lifespan=lifespan,
+        docs_url=f"{public_prefix}/docs",
+        redoc_url=None,
+        openapi_url=f"{public_prefix}/openapi.json",
+    )
     app.state.settings = settings
     install_problem_handlers(app)
 

@@ -161,3 +161,17 @@ async def test_the_proxy_answers_502_when_a_service_is_down():
     assert response.status_code == 502
     assert response.headers["content-type"] == PROBLEM_JSON
     assert health.json() == {"status": "ok", "store": "mongodb"}
+
+
+async def test_each_services_api_docs_route_through_the_gateway():
+    async with serving(create_embedded_stack(make_settings())) as client:
+        command = (await client.get("/command/openapi.json")).json()
+        query = (await client.get("/query/openapi.json")).json()
+        page = await client.get("/query/docs")
+        gateway_docs = await client.get("/docs")
+
+    assert "/command/v1/posts" in command["paths"]
+    assert "/query/v1/timeline" in query["paths"]
+    assert page.status_code == 200
+    assert "/query/openapi.json" in page.text
+    assert gateway_docs.status_code == 404
