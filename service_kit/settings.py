@@ -3,7 +3,7 @@
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -65,4 +65,13 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The process's settings; invalid ones stop it with a plain message (values never shown,
+    since some are secrets)."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "\n".join(
+            f"  {'.'.join(str(part) for part in item['loc']).upper() or 'settings'}: {item['msg']}"
+            for item in error.errors()
+        )
+        raise SystemExit(f"microblog: invalid configuration:\n{problems}") from None
