@@ -44,6 +44,9 @@ class Settings(BaseSettings):
 
     # Embedded store: how many change events it keeps for resuming (the oplog window).
     embedded_change_history: int = Field(default=100_000, ge=10)
+    # Embedded store: let other tasks run between operations, as a server lets other clients in,
+    # so races in the code show up in tests and `make run` (see service_kit/mongo/embedded).
+    embedded_interleave: bool = True
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

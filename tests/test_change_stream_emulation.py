@@ -200,9 +200,17 @@ async def test_a_collection_stream_sees_only_its_collection_and_is_invalidated_b
     await database["things"].insert_one({"_id": 1})
     await database["other"].insert_one({"_id": 2})
     await database["things"].drop()
+    await database["things"].insert_one({"_id": 3})
 
-    changes = await drain(stream)
-    assert [c["operationType"] for c in changes] == ["insert", "invalidate"]
+    insert, drop, invalidate = await drain(stream)
+    assert [c["operationType"] for c in (insert, drop, invalidate)] == [
+        "insert",
+        "drop",
+        "invalidate",
+    ]
+    assert set(drop) == {"_id", "operationType", "clusterTime", "wallTime", "ns"}  # no documentKey
+    assert drop["ns"] == {"db": database.name, "coll": "things"}
+    assert set(invalidate) == {"_id", "operationType", "clusterTime", "wallTime"}
     assert not stream.alive
 
 
@@ -264,3 +272,104 @@ async def test_try_next_waits_for_a_change_at_most_max_await(database):
     change = await stream.next()
     await writer
     assert change["documentKey"] == {"_id": "late"}
+
+
+async def test_command_responses_carry_an_operation_time_to_start_a_stream_at(database):
+    empty = (await database.command("ping"))["operationTime"]
+    await database["things"].insert_one({"_id": 1})
+    mark = await database.command("ping")
+    await database["things"].insert_many([{"_id": 2}, {"_id": 3}])
+
+    assert isinstance(mark["operationTime"], Timestamp)
+    assert mark["$clusterTime"]["clusterTime"] == mark["operationTime"]
+    from_mark = await database.watch(
+        start_at_operation_time=mark["operationTime"], max_await_time_ms=WAIT_MS
+    )
+    # At most the change at exactly that time comes again; every later one comes.
+    assert [c["documentKey"]["_id"] for c in await drain(from_mark)] == [1, 2, 3]
+    from_empty = await database.watch(start_at_operation_time=empty, max_await_time_ms=WAIT_MS)
+    assert [c["documentKey"]["_id"] for c in await drain(from_empty)] == [1, 2, 3]
+
+
+async def test_an_operation_time_outside_the_history_fails_with_code_286():
+    database = connect_embedded(make_settings(embedded_change_history=10)).database
+    await database["things"].insert_one({"_id": 0})
+    mark = (await database.command("ping"))["operationTime"]
+    await database["things"].insert_many([{"_id": n} for n in range(1, 12)])
+
+    with pytest.raises(OperationFailure) as lost:
+        await database.watch(start_at_operation_time=mark)
+    assert lost.value.code == 286
+
+
+async def test_rename_is_recorded_on_the_source_and_invalidates_streams_on_either_name(database):
+    await database["fresh"].insert_one({"_id": 1})
+    await database["live"].insert_one({"_id": 2})
+    on_database = await database.watch(max_await_time_ms=WAIT_MS)
+    on_source = await database["fresh"].watch(max_await_time_ms=WAIT_MS)
+    on_target = await database["live"].watch(max_await_time_ms=WAIT_MS)
+
+    await database["fresh"].rename("live", dropTarget=True)
+    await database["live"].insert_one({"_id": 3})
+
+    rename, insert = await drain(on_database)
+    assert rename["operationType"] == "rename"
+    assert rename["ns"] == {"db": database.name, "coll": "fresh"}
+    assert rename["to"] == {"db": database.name, "coll": "live"}
+    assert "documentKey" not in rename
+    assert insert["ns"]["coll"] == "live"
+    for stream in (on_source, on_target):
+        assert [c["operationType"] for c in await drain(stream)] == ["rename", "invalidate"]
+        assert not stream.alive
+
+
+async def test_drop_database_drops_each_collection_then_the_database_then_invalidates(database):
+    await database["a"].insert_one({"_id": 1})
+    await database["b"].insert_one({"_id": 1})
+    on_database = await database.watch(max_await_time_ms=WAIT_MS)
+    on_collection = await database["a"].watch(max_await_time_ms=WAIT_MS)
+    other_database = database.client.get_database("other")
+    on_other = await other_database.watch(max_await_time_ms=WAIT_MS)
+
+    await database.client.drop_database(database.name)
+    await other_database["c"].insert_one({"_id": 1})
+
+    changes = await drain(on_database)
+    assert [(c["operationType"], c["ns"].get("coll")) for c in changes[:2]] == [
+        ("drop", "a"),
+        ("drop", "b"),
+    ]
+    assert changes[2]["operationType"] == "dropDatabase"
+    assert changes[2]["ns"] == {"db": database.name}
+    assert "documentKey" not in changes[2]
+    assert changes[3]["operationType"] == "invalidate"
+    assert len(changes) == 4
+    assert not on_database.alive
+    assert [c["operationType"] for c in await drain(on_collection)] == ["drop", "invalidate"]
+    assert [c["operationType"] for c in await drain(on_other)] == ["insert"]
+
+
+async def test_drop_collection_records_a_drop_and_dropping_nothing_records_nothing(database):
+    await database["things"].insert_one({"_id": 1})
+    stream = await database.watch(max_await_time_ms=WAIT_MS)
+
+    await database.drop_collection("things")
+    await database.drop_collection("never_created")
+
+    (drop,) = await drain(stream)
+    assert drop["operationType"] == "drop"
+    assert drop["ns"] == {"db": database.name, "coll": "things"}
+    assert "documentKey" not in drop
+    assert stream.alive  # a database stream goes on after a collection drop
+
+
+async def test_start_after_an_invalidate_opens_a_stream_after_its_cause(database):
+    stream = await database["things"].watch(max_await_time_ms=WAIT_MS)
+    await database["things"].insert_one({"_id": 1})
+    await database["things"].drop()
+    await database["things"].insert_one({"_id": 2})
+    *_, invalidate = await drain(stream)
+
+    after = await database["things"].watch(start_after=invalidate["_id"], max_await_time_ms=WAIT_MS)
+
+    assert [c["documentKey"]["_id"] for c in await drain(after)] == [2]

@@ -41,7 +41,10 @@ def connect_embedded(settings: Settings) -> MongoConnection:
     # Imported here so production images need not install the mock.
     from service_kit.mongo.embedded import EmbeddedClient
 
-    embedded = EmbeddedClient(change_history=settings.embedded_change_history)
+    embedded = EmbeddedClient(
+        change_history=settings.embedded_change_history,
+        interleave=settings.embedded_interleave,
+    )
     # The embedded facades present PyMongo's async API; the casts say so to the type checker.
     client = cast(AsyncMongoClient[dict[str, Any]], embedded)
     database = cast(Database, embedded.get_database(settings.mongodb_database))

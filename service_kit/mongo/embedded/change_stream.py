@@ -10,6 +10,10 @@ error 286 `ChangeStreamHistoryLost`, exactly as a real server does.
 that consumers use: `next`, `try_next`, `async for`, `resume_token`, `alive`, `close` and
 `async with`. `fullDocument` for `updateLookup` is read when the event is returned, so it can be
 newer than the change or `None`, as on a server.
+
+Stream-ending events follow the server: a collection stream sees `drop` or `rename` of its
+collection (as source or target) and then `invalidate`; a database stream sees every `drop` of a
+`dropDatabase`, the `dropDatabase` itself, then `invalidate`. `invalidate` closes the stream.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import contextlib
 import copy
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -62,7 +66,11 @@ class ChangeLog:
     history: int
     _changes: deque[LoggedChange] = field(init=False)
     _last_sequence: int = field(default=0, init=False)
-    _last_time: Timestamp = field(default_factory=lambda: Timestamp(0, 0), init=False)
+    # Before any change, "now" with increment 0: earlier than every change still to come, so
+    # `start_at_operation_time` at it delivers them all (see `last_time`).
+    _last_time: Timestamp = field(
+        default_factory=lambda: Timestamp(int(time.time()), 0), init=False
+    )
     _appended: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
     def __post_init__(self) -> None:
@@ -76,6 +84,11 @@ class ChangeLog:
     def first_kept_sequence(self) -> int:
         return self._changes[0].sequence if self._changes else self._last_sequence + 1
 
+    @property
+    def last_time(self) -> Timestamp:
+        """The cluster time of the latest change: what a command reports as `operationTime`."""
+        return self._last_time
+
     def cluster_time(self) -> Timestamp:
         """The next cluster time: seconds since the epoch plus an increment, strictly rising."""
         now = int(time.time())
@@ -84,8 +97,15 @@ class ChangeLog:
         return Timestamp(self._last_time.time, self._last_time.inc + 1)
 
     def append(
-        self, operation: str, db: str, coll: str, document_key: dict[str, Any], **extra: Any
+        self,
+        operation: str,
+        db: str,
+        coll: str | None = None,
+        document_key: dict[str, Any] | None = None,
+        **extra: Any,
     ) -> None:
+        """Record one change. `dropDatabase` has no `coll`; `drop`, `rename` and `dropDatabase`
+        have no `documentKey`, as on a server."""
         self._last_sequence += 1
         self._last_time = self.cluster_time()
         event: dict[str, Any] = {
@@ -93,9 +113,10 @@ class ChangeLog:
             "operationType": operation,
             "clusterTime": self._last_time,
             "wallTime": datetime.now(UTC),
-            "ns": {"db": db, "coll": coll},
-            "documentKey": copy.deepcopy(document_key),
+            "ns": {"db": db} if coll is None else {"db": db, "coll": coll},
         }
+        if document_key is not None:
+            event["documentKey"] = copy.deepcopy(document_key)
         event.update(copy.deepcopy(extra))
         self._changes.append(LoggedChange(self._last_sequence, event))
         # Wake every waiting stream, then arm a fresh event for the next append.
@@ -153,6 +174,11 @@ class ChangeLog:
 
 
 LookupDocument = Callable[[str, dict[str, Any]], dict[str, Any] | None]
+Pause = Callable[[], Awaitable[None]]
+
+
+async def _no_pause() -> None:
+    """The default pause: none (see `EmbeddedClient.pause` for the interleaving one)."""
 
 
 class EmbeddedChangeStream:
@@ -172,6 +198,7 @@ class EmbeddedChangeStream:
         max_await_time_ms: int | None,
         batch_size: int | None,
         lookup: LookupDocument,
+        pause: Pause = _no_pause,
     ) -> None:
         chosen = [o for o in (resume_after, start_after, start_at_operation_time) if o is not None]
         if len(chosen) > 1:
@@ -191,6 +218,7 @@ class EmbeddedChangeStream:
         self._max_await = (max_await_time_ms if max_await_time_ms is not None else 1000) / 1000
         self._batch_size = batch_size or 1000
         self._lookup = lookup
+        self._pause = pause
         self._buffer: deque[dict[str, Any]] = deque()
         self._alive = True
 
@@ -218,6 +246,13 @@ class EmbeddedChangeStream:
         """The next change, or None if none arrives within one "getMore" wait or the stream is closed."""
         if not self._alive:
             return None
+        # Other clients run between two getMores, never inside one.
+        await self._pause()
+        change = await self._next_buffered()
+        await self._pause()
+        return change
+
+    async def _next_buffered(self) -> dict[str, Any] | None:
         if not self._buffer:
             self._fill_buffer()
             if not self._buffer:
@@ -256,30 +291,52 @@ class EmbeddedChangeStream:
         await self.close()
 
     def _fill_buffer(self) -> None:
+        """One batch, built synchronously: `updateLookup` reads happen atomically with it."""
         for logged in self._log.after(self._position):
             if len(self._buffer) >= self._batch_size:
                 break
             self._position = logged.sequence
+            if not self._concerns(logged.event):
+                continue
             change = self._visible_change(logged.event)
             if change is not None:
                 self._buffer.append(change)
-                if change["operationType"] == "invalidate":
-                    break
+            if self._ends_stream(logged.event):
+                # Not subject to the pipeline's $match: the stream ends either way.
+                self._buffer.append(_invalidate(logged.event))
+                break
+
+    def _concerns(self, event: dict[str, Any]) -> bool:
+        """Whether the event is about the watched database or collection (for a rename, as its
+        source or its target)."""
+        namespaces = [event["ns"]]
+        if event["operationType"] == "rename":
+            namespaces.append(event["to"])
+        return any(
+            ns["db"] == self._db and (self._coll is None or ns.get("coll") == self._coll)
+            for ns in namespaces
+        )
+
+    def _ends_stream(self, event: dict[str, Any]) -> bool:
+        if self._coll is None:
+            return bool(event["operationType"] == "dropDatabase")
+        return event["operationType"] in ("drop", "rename")
 
     def _visible_change(self, event: dict[str, Any]) -> dict[str, Any] | None:
-        if event["ns"]["db"] != self._db:
-            return None
-        if self._coll is not None and event["ns"].get("coll") != self._coll:
-            return None
         change = copy.deepcopy(event)
-        if self._coll is not None and change["operationType"] in ("drop", "rename"):
-            change = {key: change[key] for key in ("_id", "clusterTime", "wallTime")}
-            change["operationType"] = "invalidate"
         if change["operationType"] == "update" and self._lookup_full_document:
             change["fullDocument"] = self._lookup(change["ns"]["coll"], change["documentKey"])
         if self._match is not None and not filter_applies(self._match, change):
             return None
         return change
+
+
+def _invalidate(cause: dict[str, Any]) -> dict[str, Any]:
+    """The event that closes a stream. It shares the token of its cause, so `start_after` with it
+    opens a new stream just after the cause."""
+    invalidate = {key: copy.deepcopy(cause[key]) for key in ("_id", "clusterTime", "wallTime")}
+    invalidate["operationType"] = "invalidate"
+    return invalidate
 
 
 def _match_filter(pipeline: list[Mapping[str, Any]]) -> dict[str, Any] | None:

@@ -3,9 +3,14 @@
 Application code is written against `pymongo.AsyncMongoClient` only. These facades close the gaps
 between that API and the mock so the same code runs on both:
 
-- `aggregate`, `list_indexes`, `watch` and `close` are coroutines, as in PyMongo's async API;
+- every operation runs on mongomock's synchronous collection in one step, so it is atomic like
+  one server operation, and (with `interleave`) lets other tasks run before and after it;
+- `aggregate`, `list_indexes`, `watch` and `close` are coroutines, as in PyMongo's async API, and
+  cursors are async (`cursor.py`);
 - every write records a MongoDB-shaped change event in the deployment's `ChangeLog`, and
-  `watch()` returns an `EmbeddedChangeStream` over it;
+  `watch()` returns an `EmbeddedChangeStream` over it; `rename`, `drop_collection` and
+  `drop_database` record `rename`, `drop` and `dropDatabase` as a server does;
+- command responses carry `operationTime` and `$clusterTime`;
 - `bulk_write` runs each request through these facades, which both records its change and avoids
   mongomock's `UpdateOne` bug with pymongo >= 4.11 (it passes `sort=` to the mock's builder).
 
@@ -15,9 +20,11 @@ What the mock still lacks (sessions, transactions, `$text`, collation, `$unionWi
 
 from __future__ import annotations
 
+import asyncio
 import copy
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, cast
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar, cast
 
 from mongomock_motor import AsyncMongoMockClient
 from pymongo import (
@@ -29,7 +36,7 @@ from pymongo import (
     UpdateMany,
     UpdateOne,
 )
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 from pymongo.results import (
     BulkWriteResult,
     DeleteResult,
@@ -39,16 +46,31 @@ from pymongo.results import (
 )
 
 from service_kit.mongo.embedded.change_stream import ChangeLog, EmbeddedChangeStream
+from service_kit.mongo.embedded.cursor import EmbeddedCommandCursor, EmbeddedCursor
 
 Document = dict[str, Any]
+T = TypeVar("T")
+
+# The server's error codes for what the facades check themselves.
+ILLEGAL_OPERATION = 20
+UNAUTHORIZED = 13
+NAMESPACE_NOT_FOUND = 26
+NAMESPACE_EXISTS = 48
 
 
 class EmbeddedClient:
-    """One embedded deployment: a mongomock client and the change log of all its writes."""
+    """One embedded deployment: a mongomock client and the change log of all its writes.
 
-    def __init__(self, *, change_history: int = 100_000) -> None:
+    With `interleave` (the default), every operation lets other tasks run before it starts and
+    after it completes, where a server lets other clients' operations in, while the operation
+    itself (with its change event and any `updateLookup` read) stays atomic, as one server
+    operation is. Without it, nothing ever yields, which hides races in the code under test.
+    """
+
+    def __init__(self, *, change_history: int = 100_000, interleave: bool = True) -> None:
         self._mock: Any = AsyncMongoMockClient(tz_aware=True)
         self.change_log = ChangeLog(history=change_history)
+        self.interleave = interleave
 
     def get_database(self, name: str) -> EmbeddedDatabase:
         return EmbeddedDatabase(self, name, self._mock.get_database(name))
@@ -60,8 +82,33 @@ class EmbeddedClient:
     def admin(self) -> EmbeddedDatabase:
         return self.get_database("admin")
 
+    async def drop_database(
+        self,
+        name_or_database: str | EmbeddedDatabase,
+        session: Any = None,
+        comment: Any = None,
+    ) -> None:
+        """Like `AsyncMongoClient.drop_database`: a `drop` event per collection, then
+        `dropDatabase` (which invalidates the database's streams)."""
+        _no_session(session)
+        name = name_or_database if isinstance(name_or_database, str) else name_or_database.name
+        await self.run(self.get_database(name)._drop_now)
+
     async def close(self) -> None:
         """Nothing to release; a coroutine because `AsyncMongoClient.close` is one."""
+
+    async def pause(self) -> None:
+        """Where a server would let other clients' operations run, let other tasks run."""
+        if self.interleave:
+            await asyncio.sleep(0)
+
+    async def run(self, operation: Callable[[], T]) -> T:
+        """Run one synchronous operation as one server operation: others may run before and
+        after it, never during it."""
+        await self.pause()
+        result = operation()
+        await self.pause()
+        return result
 
 
 class EmbeddedDatabase:
@@ -69,6 +116,7 @@ class EmbeddedDatabase:
         self.client = client
         self.name = name
         self._mock = mock_database
+        self._sync: Any = mock_database.delegate
 
     def get_collection(self, name: str) -> EmbeddedCollection:
         return EmbeddedCollection(self, name, self._mock.get_collection(name))
@@ -77,20 +125,29 @@ class EmbeddedDatabase:
         return self.get_collection(name)
 
     async def command(self, command: str | Mapping[str, Any], **kwargs: Any) -> Document:
-        result: Document = await self._mock.command(command, **kwargs)
+        """Runs `ping`, `renameCollection` (on `admin`) and what mongomock-motor runs. Every
+        response carries `operationTime` and `$clusterTime`, as a replica set's do."""
+        await self.client.pause()
+        result = await self._command_now(command, **kwargs)
+        await self.client.pause()
         return result
 
-    async def list_collection_names(self) -> list[str]:
-        names: list[str] = await self._mock.list_collection_names()
-        return names
+    async def list_collection_names(self, **kwargs: Any) -> list[str]:
+        return await self.client.run(lambda: list(self._sync.list_collection_names(**kwargs)))
 
-    async def drop_collection(self, name: str) -> None:
-        await self.get_collection(name).drop()
+    async def drop_collection(
+        self, name_or_collection: str | EmbeddedCollection, **kwargs: Any
+    ) -> None:
+        _no_session(kwargs.get("session"))
+        name = (
+            name_or_collection if isinstance(name_or_collection, str) else name_or_collection.name
+        )
+        await self.client.run(self.get_collection(name)._drop_now)
 
     async def watch(
         self, pipeline: list[Mapping[str, Any]] | None = None, **options: Any
     ) -> EmbeddedChangeStream:
-        return self._open_stream(None, pipeline, options)
+        return await self.client.run(lambda: self._open_stream(None, pipeline, options))
 
     def _open_stream(
         self, coll: str | None, pipeline: list[Mapping[str, Any]] | None, options: dict[str, Any]
@@ -119,10 +176,64 @@ class EmbeddedDatabase:
             max_await_time_ms=options.get("max_await_time_ms"),
             batch_size=options.get("batch_size"),
             lookup=self._current_document,
+            pause=self.client.pause,
         )
 
     def _current_document(self, coll: str, document_key: Document) -> Document | None:
         return _find_by_id_now(self._mock.get_collection(coll), document_key["_id"])
+
+    async def _command_now(self, command: str | Mapping[str, Any], **kwargs: Any) -> Document:
+        spec: Mapping[str, Any] = (
+            {command: kwargs.pop("value", 1)} if isinstance(command, str) else command
+        )
+        if next(iter(spec), "") == "renameCollection":
+            result: Document = self._rename_command_now(spec)
+        else:
+            # mongomock-motor's command never yields, so this stays one atomic step.
+            result = dict(await self._mock.command(spec, **kwargs))
+        operation_time = self.client.change_log.last_time
+        result["operationTime"] = operation_time
+        result["$clusterTime"] = {
+            "clusterTime": operation_time,
+            "signature": {"hash": b"\x00" * 20, "keyId": 0},
+        }
+        return result
+
+    def _rename_command_now(self, spec: Mapping[str, Any]) -> Document:
+        if self.name != "admin":
+            raise OperationFailure(
+                "renameCollection may only be run against the admin database.", code=UNAUTHORIZED
+            )
+        source_db, _, source = str(spec["renameCollection"]).partition(".")
+        target_db, _, target = str(spec.get("to", "")).partition(".")
+        if source_db != target_db:
+            raise NotImplementedError("the embedded store renames only within one database")
+        database = self.client.get_database(source_db)
+        return database._rename_now(source, target, drop_target=bool(spec.get("dropTarget")))
+
+    def _rename_now(self, source: str, target: str, *, drop_target: bool) -> Document:
+        """renameCollection within this database, with the server's checks and codes. The
+        collection's documents and indexes move with it; one `rename` event records it."""
+        if source == target:
+            raise OperationFailure("Can't rename a collection to itself", code=ILLEGAL_OPERATION)
+        if source not in self._sync.list_collection_names():
+            raise OperationFailure(
+                f"Source collection {self.name}.{source} does not exist", code=NAMESPACE_NOT_FOUND
+            )
+        if target in self._sync.list_collection_names() and not drop_target:
+            raise OperationFailure("target namespace exists", code=NAMESPACE_EXISTS)
+        self._sync.rename_collection(source, target, dropTarget=drop_target)
+        self.client.change_log.append(
+            "rename", self.name, source, to={"db": self.name, "coll": target}
+        )
+        return {"ok": 1.0}
+
+    def _drop_now(self) -> None:
+        names = list(self._sync.list_collection_names())
+        for name in names:
+            self.get_collection(name)._drop_now()
+        if names:
+            self.client.change_log.append("dropDatabase", self.name)
 
 
 class EmbeddedCollection:
@@ -130,51 +241,62 @@ class EmbeddedCollection:
         self.database = database
         self.name = name
         self._mock = mock_collection
+        self._sync: Any = _synchronous(mock_collection)
+        self._client = database.client
 
-    # ---- reads: passed through, with PyMongo's async signatures -------------------------------
+    # ---- reads: one atomic step each, with PyMongo's async signatures ---------------------------
 
-    def find(self, *args: Any, **kwargs: Any) -> Any:
-        return self._mock.find(*args, **kwargs)
+    def find(self, *args: Any, **kwargs: Any) -> EmbeddedCursor:
+        return EmbeddedCursor(self._client.pause, self._sync.find(*args, **kwargs))
 
     async def find_one(self, *args: Any, **kwargs: Any) -> Document | None:
-        found: Document | None = await self._mock.find_one(*args, **kwargs)
+        found: Document | None = await self._client.run(
+            lambda: self._sync.find_one(*args, **kwargs)
+        )
         return found
 
     async def count_documents(self, filter: Mapping[str, Any], **kwargs: Any) -> int:
-        count: int = await self._mock.count_documents(filter, **kwargs)
+        count: int = await self._client.run(lambda: self._sync.count_documents(filter, **kwargs))
         return count
 
     async def distinct(self, key: str, filter: Mapping[str, Any] | None = None) -> list[Any]:
-        values: list[Any] = await self._mock.distinct(key, filter)
-        return values
+        return await self._client.run(lambda: list(self._sync.distinct(key, filter)))
 
-    async def aggregate(self, pipeline: Sequence[Mapping[str, Any]], **kwargs: Any) -> Any:
-        return self._mock.aggregate(list(pipeline), **kwargs)
+    async def aggregate(
+        self, pipeline: Sequence[Mapping[str, Any]], **kwargs: Any
+    ) -> EmbeddedCommandCursor:
+        results = await self._client.run(
+            lambda: list(self._sync.aggregate(list(pipeline), **kwargs))
+        )
+        return EmbeddedCommandCursor(self._client.pause, results)
 
     async def create_index(self, keys: Any, **kwargs: Any) -> str:
-        name: str = await self._mock.create_index(keys, **kwargs)
+        name: str = await self._client.run(lambda: self._sync.create_index(keys, **kwargs))
         return name
 
-    async def create_indexes(self, indexes: Sequence[Any]) -> list[str]:
-        return [
-            await self._mock.create_index(index.document["key"].items(), **_index_options(index))
-            for index in indexes
-        ]
+    async def create_indexes(self, indexes: Sequence[Any], **kwargs: Any) -> list[str]:
+        return await self._client.run(
+            lambda: [
+                self._sync.create_index(index.document["key"].items(), **_index_options(index))
+                for index in indexes
+            ]
+        )
 
-    async def list_indexes(self) -> Any:
-        return self._mock.list_indexes()
+    async def list_indexes(self, **kwargs: Any) -> EmbeddedCommandCursor:
+        results = await self._client.run(lambda: list(self._sync.list_indexes()))
+        return EmbeddedCommandCursor(self._client.pause, results)
 
     async def watch(
         self, pipeline: list[Mapping[str, Any]] | None = None, **options: Any
     ) -> EmbeddedChangeStream:
-        return self.database._open_stream(self.name, pipeline, options)
+        return await self._client.run(
+            lambda: self.database._open_stream(self.name, pipeline, options)
+        )
 
-    # ---- writes: each one records its change events --------------------------------------------
+    # ---- writes: one atomic step each, recording its change events ------------------------------
 
     async def insert_one(self, document: Document, **kwargs: Any) -> InsertOneResult:
-        result: InsertOneResult = await self._mock.insert_one(document, **kwargs)
-        self._record("insert", result.inserted_id, fullDocument=document)
-        return result
+        return await self._client.run(lambda: self._insert_one_now(document, **kwargs))
 
     async def insert_many(
         self, documents: Iterable[Document], ordered: bool = True, **kwargs: Any
@@ -183,6 +305,7 @@ class EmbeddedCollection:
         errors: list[Document] = []
         for index, document in enumerate(documents):
             try:
+                # Each document is its own step: a bulk insert is not atomic on a server either.
                 inserted_ids.append((await self.insert_one(document)).inserted_id)
             except DuplicateKeyError as error:
                 errors.append({"index": index, "code": 11000, "errmsg": str(error), "op": document})
@@ -195,51 +318,29 @@ class EmbeddedCollection:
     async def update_one(
         self, filter: Mapping[str, Any], update: Any, upsert: bool = False, **kwargs: Any
     ) -> UpdateResult:
-        before = await self._mock.find_one(filter)
-        result: UpdateResult = await self._mock.update_one(filter, update, upsert=upsert, **kwargs)
-        self._record_update(before, result)
-        return result
+        return await self._client.run(
+            lambda: self._update_one_now(filter, update, upsert=upsert, **kwargs)
+        )
 
     async def update_many(
         self, filter: Mapping[str, Any], update: Any, upsert: bool = False, **kwargs: Any
     ) -> UpdateResult:
-        befores = await self._mock.find(filter).to_list(None)
-        result: UpdateResult = await self._mock.update_many(filter, update, upsert=upsert, **kwargs)
-        for before in befores:
-            self._record_update(before, None)
-        if result.upserted_id is not None:
-            self._record_update(None, result)
-        return result
+        return await self._client.run(
+            lambda: self._update_many_now(filter, update, upsert=upsert, **kwargs)
+        )
 
     async def replace_one(
         self, filter: Mapping[str, Any], replacement: Document, upsert: bool = False, **kwargs: Any
     ) -> UpdateResult:
-        before = await self._mock.find_one(filter)
-        result: UpdateResult = await self._mock.replace_one(
-            filter, replacement, upsert=upsert, **kwargs
+        return await self._client.run(
+            lambda: self._replace_one_now(filter, replacement, upsert=upsert, **kwargs)
         )
-        if result.upserted_id is not None:
-            self._record_update(None, result)
-        elif before is not None:
-            after = await self._mock.find_one({"_id": before["_id"]})
-            if after != before:
-                self._record("replace", before["_id"], fullDocument=after)
-        return result
 
     async def delete_one(self, filter: Mapping[str, Any], **kwargs: Any) -> DeleteResult:
-        before = await self._mock.find_one(filter)
-        if before is None:
-            return DeleteResult({"n": 0}, acknowledged=True)
-        result: DeleteResult = await self._mock.delete_one({"_id": before["_id"]}, **kwargs)
-        self._record("delete", before["_id"])
-        return result
+        return await self._client.run(lambda: self._delete_now(filter, many=False, **kwargs))
 
     async def delete_many(self, filter: Mapping[str, Any], **kwargs: Any) -> DeleteResult:
-        befores = await self._mock.find(filter, {"_id": 1}).to_list(None)
-        result: DeleteResult = await self._mock.delete_many(filter, **kwargs)
-        for before in befores:
-            self._record("delete", before["_id"])
-        return result
+        return await self._client.run(lambda: self._delete_now(filter, many=True, **kwargs))
 
     async def find_one_and_update(
         self,
@@ -250,25 +351,16 @@ class EmbeddedCollection:
         return_document: bool = ReturnDocument.BEFORE,
         **kwargs: Any,
     ) -> Document | None:
-        before = await self._mock.find_one(filter, **_sort_only(kwargs))
-        after = await self._mock.find_one_and_update(
-            filter, update, upsert=upsert, return_document=ReturnDocument.AFTER, **kwargs
-        )
-        if before is None and after is not None:
-            self._record("insert", after["_id"], fullDocument=after)
-        elif before is not None and after != before:
-            self._record(
-                "update", before["_id"], updateDescription=_update_description(before, after)
+        return await self._client.run(
+            lambda: self._find_one_and_update_now(
+                filter, update, upsert=upsert, return_document=return_document, **kwargs
             )
-        return after if return_document == ReturnDocument.AFTER else before
+        )
 
     async def find_one_and_delete(
         self, filter: Mapping[str, Any], **kwargs: Any
     ) -> Document | None:
-        deleted: Document | None = await self._mock.find_one_and_delete(filter, **kwargs)
-        if deleted is not None:
-            self._record("delete", deleted["_id"])
-        return deleted
+        return await self._client.run(lambda: self._find_one_and_delete_now(filter, **kwargs))
 
     async def bulk_write(
         self, requests: Sequence[Any], ordered: bool = True, **kwargs: Any
@@ -278,7 +370,10 @@ class EmbeddedCollection:
         errors: list[Document] = []
         for index, request in enumerate(requests):
             try:
-                await self._apply_request(request, index, counts, upserted)
+                # Each request is its own step: a bulk write is not atomic on a server either.
+                await self._client.run(
+                    functools.partial(self._apply_request_now, request, index, counts, upserted)
+                )
             except DuplicateKeyError as error:
                 errors.append(
                     {"index": index, "code": 11000, "errmsg": str(error), "op": repr(request)}
@@ -290,34 +385,119 @@ class EmbeddedCollection:
             raise BulkWriteError(result)
         return BulkWriteResult(result, acknowledged=True)
 
-    async def drop(self) -> None:
-        await self._mock.drop()
-        self.database.client.change_log.append("drop", self.database.name, self.name, {})
+    async def drop(self, **kwargs: Any) -> None:
+        _no_session(kwargs.get("session"))
+        await self._client.run(self._drop_now)
 
-    # ---- helpers --------------------------------------------------------------------------------
+    async def rename(
+        self, new_name: str, session: Any = None, comment: Any = None, **kwargs: Any
+    ) -> Document:
+        """Like `AsyncCollection.rename`: `dropTarget=True` replaces an existing target, which
+        otherwise fails with code 48 NamespaceExists. Streams on either name are invalidated."""
+        _no_session(session)
+        drop_target = bool(kwargs.get("dropTarget", False))
+        return await self._client.run(
+            lambda: self.database._rename_now(self.name, new_name, drop_target=drop_target)
+        )
 
-    async def _apply_request(
+    # ---- the synchronous steps ------------------------------------------------------------------
+
+    def _insert_one_now(self, document: Document, **kwargs: Any) -> InsertOneResult:
+        result: InsertOneResult = self._sync.insert_one(document, **kwargs)
+        self._record("insert", result.inserted_id, fullDocument=self._find_now(result.inserted_id))
+        return result
+
+    def _update_one_now(
+        self, filter: Mapping[str, Any], update: Any, *, upsert: bool, **kwargs: Any
+    ) -> UpdateResult:
+        before = self._sync.find_one(filter, **_sort_only(kwargs))
+        result: UpdateResult = self._sync.update_one(filter, update, upsert=upsert, **kwargs)
+        self._record_update(before, result)
+        return result
+
+    def _update_many_now(
+        self, filter: Mapping[str, Any], update: Any, *, upsert: bool, **kwargs: Any
+    ) -> UpdateResult:
+        befores = list(self._sync.find(filter))
+        result: UpdateResult = self._sync.update_many(filter, update, upsert=upsert, **kwargs)
+        for before in befores:
+            self._record_update(before, None)
+        if result.upserted_id is not None:
+            self._record_update(None, result)
+        return result
+
+    def _replace_one_now(
+        self, filter: Mapping[str, Any], replacement: Document, *, upsert: bool, **kwargs: Any
+    ) -> UpdateResult:
+        before = self._sync.find_one(filter)
+        result: UpdateResult = self._sync.replace_one(filter, replacement, upsert=upsert, **kwargs)
+        if result.upserted_id is not None:
+            self._record_update(None, result)
+        elif before is not None:
+            after = self._find_now(before["_id"])
+            if after != before:
+                self._record("replace", before["_id"], fullDocument=after)
+        return result
+
+    def _delete_now(self, filter: Mapping[str, Any], *, many: bool, **kwargs: Any) -> DeleteResult:
+        found = self._sync.find(filter, {"_id": 1})
+        ids = [document["_id"] for document in (found if many else found.limit(1))]
+        for document_id in ids:
+            self._sync.delete_one({"_id": document_id}, **kwargs)
+            self._record("delete", document_id)
+        return DeleteResult({"n": len(ids), "ok": 1.0}, acknowledged=True)
+
+    def _find_one_and_update_now(
+        self,
+        filter: Mapping[str, Any],
+        update: Any,
+        *,
+        upsert: bool,
+        return_document: bool,
+        **kwargs: Any,
+    ) -> Document | None:
+        before = self._sync.find_one(filter, **_sort_only(kwargs))
+        after = self._sync.find_one_and_update(
+            filter, update, upsert=upsert, return_document=ReturnDocument.AFTER, **kwargs
+        )
+        if before is None and after is not None:
+            self._record("insert", after["_id"], fullDocument=after)
+        elif before is not None and after != before:
+            self._record(
+                "update", before["_id"], updateDescription=_update_description(before, after)
+            )
+        return after if return_document == ReturnDocument.AFTER else before
+
+    def _find_one_and_delete_now(self, filter: Mapping[str, Any], **kwargs: Any) -> Document | None:
+        deleted: Document | None = self._sync.find_one_and_delete(filter, **kwargs)
+        if deleted is not None:
+            self._record("delete", deleted["_id"])
+        return deleted
+
+    def _drop_now(self) -> None:
+        """A drop of a collection that does not exist changes nothing and records nothing."""
+        if self.name not in self.database._sync.list_collection_names():
+            return
+        self._sync.drop()
+        self._client.change_log.append("drop", self.database.name, self.name)
+
+    def _apply_request_now(
         self, request: Any, index: int, counts: dict[str, int], upserted: list[Document]
     ) -> None:
         # pymongo's request classes keep their arguments in these attributes.
         if isinstance(request, InsertOne):
-            await self.insert_one(request._doc)
+            self._insert_one_now(request._doc)
             counts["n_inserted"] += 1
             return
         if isinstance(request, UpdateOne | UpdateMany | ReplaceOne):
+            upsert = bool(request._upsert)
             if isinstance(request, ReplaceOne):
                 replacement = cast(Document, request._doc)
-                result = await self.replace_one(
-                    request._filter, replacement, upsert=bool(request._upsert)
-                )
+                result = self._replace_one_now(request._filter, replacement, upsert=upsert)
             elif isinstance(request, UpdateOne):
-                result = await self.update_one(
-                    request._filter, request._doc, upsert=bool(request._upsert)
-                )
+                result = self._update_one_now(request._filter, request._doc, upsert=upsert)
             else:
-                result = await self.update_many(
-                    request._filter, request._doc, upsert=bool(request._upsert)
-                )
+                result = self._update_many_now(request._filter, request._doc, upsert=upsert)
             if result.upserted_id is not None:
                 upserted.append({"index": index, "_id": result.upserted_id})
             else:
@@ -325,13 +505,13 @@ class EmbeddedCollection:
                 counts["n_modified"] += result.modified_count
             return
         if isinstance(request, DeleteOne | DeleteMany):
-            deleter = self.delete_one if isinstance(request, DeleteOne) else self.delete_many
-            counts["n_removed"] += (await deleter(request._filter)).deleted_count
+            deleted = self._delete_now(request._filter, many=isinstance(request, DeleteMany))
+            counts["n_removed"] += deleted.deleted_count
             return
         raise TypeError(f"{type(request).__name__} is not a bulk write request")
 
     def _record(self, operation: str, document_id: Any, **extra: Any) -> None:
-        self.database.client.change_log.append(
+        self._client.change_log.append(
             operation, self.database.name, self.name, {"_id": document_id}, **extra
         )
 
@@ -352,12 +532,21 @@ class EmbeddedCollection:
         return _find_by_id_now(self._mock, document_id)
 
 
+def _synchronous(mock_collection: Any) -> Any:
+    """mongomock-motor keeps the synchronous (and patched) collection in a private attribute; the
+    facades run every operation on it directly, so that nothing can yield inside one."""
+    return mock_collection._AsyncMongoMockCollection__collection
+
+
+def _no_session(session: Any) -> None:
+    if session is not None:
+        raise NotImplementedError("the embedded store has no sessions")
+
+
 def _find_by_id_now(mock_collection: Any, document_id: Any) -> Document | None:
     """A synchronous read, so that no other coroutine can write between a change and its record
-    (or, for `updateLookup`, while the event is being returned). mongomock-motor keeps the
-    synchronous collection in a private attribute; this is the one place that reaches it."""
-    synchronous = mock_collection._AsyncMongoMockCollection__collection
-    found: Document | None = synchronous.find_one({"_id": document_id})
+    (or, for `updateLookup`, while the event is being returned)."""
+    found: Document | None = _synchronous(mock_collection).find_one({"_id": document_id})
     return found
 
 
