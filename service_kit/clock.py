@@ -1,8 +1,28 @@
-"""Time as MongoDB stores it: UTC, millisecond precision."""
+"""Time as MongoDB stores it: UTC, millisecond precision.
 
-from datetime import UTC, datetime
+Clocks of different processes disagree. Tests make that visible with `skewed_clock`, which shifts
+the time of the writers running inside it (a context variable, so concurrent writers can each have
+their own skew); nothing that decides what a read model contains may depend on these times.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta
+
+_skew: ContextVar[timedelta] = ContextVar("clock_skew", default=timedelta(0))
 
 
 def utc_now() -> datetime:
-    now = datetime.now(UTC)
+    now = datetime.now(UTC) + _skew.get()
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+@contextmanager
+def skewed_clock(offset: timedelta) -> Iterator[None]:
+    """Run the block as a process whose clock is `offset` away from the others'."""
+    reset = _skew.set(offset)
+    try:
+        yield
+    finally:
+        _skew.reset(reset)

@@ -3,7 +3,7 @@
 from bson import ObjectId
 
 from command_service.commands.errors import CannotFollowSelf, UserNotFound
-from command_service.write_model import follows, users
+from command_service.write_model import follows, posts, users
 from service_kit.mongo import Database
 from service_kit.tokens import Principal
 
@@ -19,7 +19,10 @@ async def _followee_id(database: Database, follower: Principal, handle: str) -> 
 
 async def follow(database: Database, follower: Principal, handle: str) -> None:
     followee_id = await _followee_id(database, follower, handle)
-    await follows.upsert_follow(database, ObjectId(follower.user_id), followee_id)
+    # A post whose number is drawn after this read still reaches the follower: the projector
+    # delivers every post numbered above the start point (see the README's timeline rule).
+    start = await posts.last_post_number(database, followee_id)
+    await follows.upsert_follow(database, ObjectId(follower.user_id), followee_id, start)
 
 
 async def unfollow(database: Database, follower: Principal, handle: str) -> None:

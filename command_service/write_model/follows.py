@@ -7,14 +7,18 @@ from service_kit.mongo import Database
 from service_kit.write_model import FOLLOWS, follow_key
 
 
-async def upsert_follow(database: Database, follower_id: ObjectId, followee_id: ObjectId) -> None:
-    """Idempotent: following twice leaves one edge and records no second change."""
+async def upsert_follow(
+    database: Database, follower_id: ObjectId, followee_id: ObjectId, followee_post_seq: int
+) -> None:
+    """Idempotent: following twice leaves one edge (and its first start point) and records no
+    second change."""
     await database[FOLLOWS].update_one(
         {"_id": follow_key(follower_id, followee_id)},
         {
             "$setOnInsert": {
                 "follower_id": follower_id,
                 "followee_id": followee_id,
+                "followee_post_seq": followee_post_seq,
                 "created_at": utc_now(),
             }
         },

@@ -1,15 +1,17 @@
 """Posts in the write model.
 
-A delete is a tombstone (`deleted_at`, text emptied), so replies keep a valid parent id.
+A delete is a tombstone (`deleted_at`, text emptied), so replies keep a valid parent id. Each post
+takes the next number in its author's sequence (`post_sequences`), an atomic `$inc` on the server.
 """
 
 from typing import cast
 
 from bson import ObjectId
+from pymongo import ReturnDocument
 
 from service_kit.clock import utc_now
 from service_kit.mongo import Database
-from service_kit.write_model import POSTS, PostDocument
+from service_kit.write_model import POST_SEQUENCES, POSTS, PostDocument
 
 
 async def find_live_post(database: Database, post_id: ObjectId) -> PostDocument | None:
@@ -17,14 +19,33 @@ async def find_live_post(database: Database, post_id: ObjectId) -> PostDocument 
     return cast(PostDocument, found) if found else None
 
 
+async def last_post_number(database: Database, author_id: ObjectId) -> int:
+    """How many post numbers the author has drawn so far (0 before their first post)."""
+    found = await database[POST_SEQUENCES].find_one({"_id": author_id})
+    return int(found["last"]) if found else 0
+
+
+async def _next_post_number(database: Database, author_id: ObjectId) -> int:
+    counter = await database[POST_SEQUENCES].find_one_and_update(
+        {"_id": author_id},
+        {"$inc": {"last": 1}},
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+    )
+    assert counter is not None  # an upsert always returns the document after
+    return int(counter["last"])
+
+
 async def insert_post(
     database: Database, *, author_id: ObjectId, text: str, reply_to: ObjectId | None
 ) -> PostDocument:
+    # A number drawn by a post that then fails to insert leaves a gap, which nothing relies on.
     post = PostDocument(
         _id=ObjectId(),
         author_id=author_id,
         text=text,
         reply_to=reply_to,
+        author_seq=await _next_post_number(database, author_id),
         created_at=utc_now(),
         deleted_at=None,
     )
