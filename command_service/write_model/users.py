@@ -44,3 +44,17 @@ async def replace_password_hash(database: Database, user_id: ObjectId, password_
     await database[USERS].update_one(
         {"_id": user_id}, {"$set": {"password_hash": password_hash, "updated_at": utc_now()}}
     )
+
+
+async def update_profile(
+    database: Database, user_id: ObjectId, *, display_name: str | None, bio: str | None
+) -> None:
+    fields: dict[str, str] = {}
+    if display_name is not None:
+        fields["display_name"] = display_name
+    if bio is not None:
+        fields["bio"] = bio
+    if fields:
+        await database[USERS].update_one(
+            {"_id": user_id}, {"$set": {**fields, "updated_at": utc_now()}}
+        )
