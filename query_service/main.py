@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 
 from query_service.api import router
-from query_service.read_models.collections import ensure_read_model_indexes
+from query_service.read_models.registry import ensure_read_model_indexes
 from service_kit.mongo import MongoConnection
 from service_kit.service_app import build_service_app
 from service_kit.settings import Settings

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     projector_max_await_ms: int = Field(default=300, ge=10, le=10_000)
     projector_backfill_limit: int = Field(default=200, ge=0, le=1000)
     projector_fanout_chunk: int = Field(default=1000, ge=1)
+    # A change that keeps failing is retried this many times (backoff doubling from the base),
+    # then parked in the dead letters so the stream moves on.
+    projector_poison_attempts: int = Field(default=5, ge=1, le=100)
+    projector_poison_backoff_ms: int = Field(default=200, ge=0, le=60_000)
+    # /healthz of the projector fails when the loop shows no progress for this long.
+    projector_stall_seconds: int = Field(default=300, ge=5)
 
     # Embedded store: how many change events it keeps for resuming (the oplog window).
     embedded_change_history: int = Field(default=100_000, ge=10)

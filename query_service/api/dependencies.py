@@ -7,13 +7,14 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 
 from query_service.api.schemas import Post, PostPage
-from query_service.read_models import queries
+from query_service.read_models import pagination
 from query_service.read_models.pagination import (
     InvalidCursor,
     Position,
     decode_cursor,
     encode_cursor,
 )
+from query_service.read_models.posts import PostView
 from service_kit.mongo import Database
 from service_kit.problems import Problem
 
@@ -50,7 +51,7 @@ def page_request(
 Page = Annotated[PageRequest, Depends(page_request)]
 
 
-def post_page(page: queries.PostPage) -> PostPage:
+def post_page(page: pagination.Page[PostView]) -> PostPage:
     return PostPage(
         items=[Post.model_validate(view) for view in page.items],
         next_cursor=encode_cursor(page.next_position) if page.next_position else None,

@@ -4,7 +4,7 @@ from fastapi import APIRouter
 
 from query_service.api.dependencies import Page, ReadDatabase, post_page
 from query_service.api.schemas import PostPage
-from query_service.read_models import queries
+from query_service.read_models.timelines import home_timeline as timeline_page
 from service_kit.auth import CurrentPrincipal
 
 router = APIRouter(tags=["timeline"])
@@ -16,5 +16,5 @@ router = APIRouter(tags=["timeline"])
 async def home_timeline(
     principal: CurrentPrincipal, page: Page, database: ReadDatabase
 ) -> PostPage:
-    found = await queries.home_timeline(database, principal.user_id, page.limit, page.position)
+    found = await timeline_page(database, principal.user_id, page.limit, page.position)
     return post_page(found)

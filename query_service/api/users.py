@@ -6,8 +6,8 @@ from fastapi import APIRouter
 
 from query_service.api.dependencies import Page, ReadDatabase, post_page
 from query_service.api.schemas import PostPage, User
-from query_service.read_models import queries
-from query_service.read_models.collections import UserView
+from query_service.read_models.posts import posts_by_author
+from query_service.read_models.users import UserView, user_by_handle
 from service_kit.mongo import Database
 from service_kit.problems import Problem
 
@@ -15,7 +15,7 @@ router = APIRouter(tags=["users"])
 
 
 async def _user_or_404(database: Database, handle: str) -> UserView:
-    user = await queries.user_by_handle(database, handle)
+    user = await user_by_handle(database, handle)
     if user is None:
         raise Problem(
             HTTPStatus.NOT_FOUND, f"No user has the handle {handle!r}.", slug="user-not-found"
@@ -31,6 +31,4 @@ async def get_user(handle: str, database: ReadDatabase) -> User:
 @router.get("/users/{handle}/posts", summary="A user's posts and replies, newest first")
 async def user_posts(handle: str, page: Page, database: ReadDatabase) -> PostPage:
     user = await _user_or_404(database, handle)
-    return post_page(
-        await queries.posts_by_author(database, user["_id"], page.limit, page.position)
-    )
+    return post_page(await posts_by_author(database, user["_id"], page.limit, page.position))

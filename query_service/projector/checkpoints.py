@@ -1,21 +1,23 @@
 """The projector's resume point, stored in MongoDB next to the read models it vouches for."""
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from bson.timestamp import Timestamp
 
-from query_service.read_models.collections import PROJECTOR_CHECKPOINTS
 from service_kit.clock import utc_now
 from service_kit.mongo import Database
 
+PROJECTOR_CHECKPOINTS: Final = "projector_checkpoints"
 CHECKPOINT_ID = "read-models"
 
 
 @dataclass(frozen=True)
 class Checkpoint:
+    # Where the stream resumes: after the last applied change (or a later position while idle).
     resume_token: dict[str, Any]
-    # Cluster time of the last applied change: what a read-your-writes check compares against.
+    # Every write at or before this cluster time is reflected in the read models: the cluster time
+    # of the last applied change, or the start mark of the rebuild that produced them.
     cluster_time: Timestamp | None
 
 
@@ -33,7 +35,3 @@ async def save_checkpoint(database: Database, checkpoint: Checkpoint) -> None:
     await database[PROJECTOR_CHECKPOINTS].update_one(
         {"_id": CHECKPOINT_ID}, {"$set": fields}, upsert=True
     )
-
-
-async def delete_checkpoint(database: Database) -> None:
-    await database[PROJECTOR_CHECKPOINTS].delete_one({"_id": CHECKPOINT_ID})

@@ -1,43 +1,105 @@
-"""Rebuilding every read model from the write model.
+"""Rebuilding the read models from the write model, into shadow collections swapped in at the end.
 
-Needed when there is nothing to resume from: a first start, or a checkpoint the change stream no
-longer reaches (error 286, ChangeStreamHistoryLost). The current write model is replayed through
-the same projections as live changes, as synthetic inserts in dependency order (users, follows,
-posts), so there is one code path for both.
+Needed when there is nothing to resume from (a first start, a checkpoint the change history no
+longer reaches, a dropped write-model collection) or when an operator asks. The steps:
+
+1. Mark the start with the server's clock (`operationTime` of a command), not by waiting for an
+   idle stream: every change at or after the mark is applied again in step 3, so the rebuild may
+   read the write model while writes go on.
+2. Replay the write model's current documents as inserts, through the same projections as live
+   changes, into `rebuild_*` collections. Readers still see the old read models.
+3. Follow the stream from the mark into the shadows until it reaches the present.
+4. Swap each shadow in with `renameCollection` + `dropTarget` (atomic per collection).
+
+If the history no longer reaches the mark (the rebuild's own writes can push it out of a small
+oplog), the shadows are dropped, the live read models stay as they were, and the caller backs off.
 """
 
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
 
-from query_service.projector.context import ProjectionContext
-from query_service.projector.projections import apply_change
-from query_service.projector.projections.counters import recount
-from query_service.read_models.collections import DERIVED_COLLECTIONS
-from service_kit.write_model import FOLLOWS, POSTS, USERS
+from bson.timestamp import Timestamp
+
+from query_service.projector.projection import Change, ProjectionContext
+from query_service.read_models.registry import (
+    PROJECTIONS,
+    READ_MODEL_COLLECTIONS,
+    REBUILD_SOURCES,
+    ensure_read_model_indexes,
+    projections_of,
+)
+from service_kit.mongo import Database
+from service_kit.write_model import POSTS
 
 log = logging.getLogger(__name__)
-REBUILD_ORDER = (USERS, FOLLOWS, POSTS)
+
+SHADOW_PREFIX: Final = "rebuild_"
+Progress = Callable[[str, int, int], Awaitable[None]]  # (stage, replayed, total)
 
 
-async def rebuild_read_models(context: ProjectionContext, batch_size: int) -> int:
-    """Clear the derived collections and project the whole write model; return the count."""
-    database = context.database
-    for collection in DERIVED_COLLECTIONS:
-        await database[collection].delete_many({})
+class RebuildFailed(Exception):
+    """The rebuild could not complete; the live read models are untouched."""
+
+
+async def operation_time(database: Database) -> Timestamp:
+    """The server's present as a cluster time: every replica-set reply carries it."""
+    reply = await database.command("ping")
+    found = reply.get("operationTime")
+    if not isinstance(found, Timestamp):
+        raise RebuildFailed("MongoDB returned no operationTime: change streams need a replica set")
+    return found
+
+
+async def prepare_shadows(database: Database) -> None:
+    await drop_shadows(database)
+    await ensure_read_model_indexes(database, SHADOW_PREFIX)
+
+
+async def drop_shadows(database: Database) -> None:
+    for name in READ_MODEL_COLLECTIONS:
+        await database.drop_collection(SHADOW_PREFIX + name)
+
+
+async def replay_write_model(shadow: ProjectionContext, batch_size: int, progress: Progress) -> int:
+    """Project every current write-model document into the shadows; return how many."""
+    database = shadow.database
+    total = sum([await database[s].count_documents(_replayed(s)) for s in REBUILD_SOURCES])
     replayed = 0
-    for collection in REBUILD_ORDER:
-        source = database[collection].find({"deleted_at": None} if collection == POSTS else {})
-        async for document in source.sort([("created_at", 1), ("_id", 1)]):
-            await apply_change(context, _as_insert(database.name, collection, document))
+    await progress("replaying the write model", 0, total)
+    for source in REBUILD_SOURCES:
+        documents = database[source].find(_replayed(source))
+        async for document in documents.sort("_id", 1):
+            change = _as_insert(database.name, source, document)
+            for projection in projections_of(source):
+                await projection.apply(shadow, change)
             replayed += 1
             if replayed % batch_size == 0:
-                await recount(context)
-    await recount(context)
-    log.info("rebuilt read models from %d write-model documents", replayed)
+                await finish_batch(shadow)
+                await progress("replaying the write model", replayed, total)
+    await finish_batch(shadow)
+    await progress("replayed the write model", replayed, total)
+    log.info("rebuild: replayed %d write-model documents", replayed)
     return replayed
 
 
-def _as_insert(db: str, collection: str, document: dict[str, Any]) -> dict[str, Any]:
+async def finish_batch(context: ProjectionContext) -> None:
+    for projection in PROJECTIONS:
+        await projection.finish_batch(context)
+
+
+async def swap_in(database: Database) -> None:
+    """Replace each live read model by its shadow (atomic per collection, indexes included)."""
+    for name in READ_MODEL_COLLECTIONS:
+        await database[SHADOW_PREFIX + name].rename(name, dropTarget=True)
+
+
+def _replayed(source: str) -> dict[str, Any]:
+    """Tombstoned posts project to nothing; skipping them only saves work."""
+    return {"deleted_at": None} if source == POSTS else {}
+
+
+def _as_insert(db: str, collection: str, document: dict[str, Any]) -> Change:
     return {
         "operationType": "insert",
         "ns": {"db": db, "coll": collection},

@@ -1,31 +1,30 @@
 """The projector loop: read a batch of changes, apply it, checkpoint, repeat.
 
 Effects are written before the checkpoint, so a crash between the two replays the batch, which
-the idempotent projections make harmless. Any error reopens the stream from the checkpoint after
-a backoff; a checkpoint the stream can no longer reach (error 286) triggers a full rebuild.
+the projections make harmless (see `projection.py`). Errors reopen the stream from the checkpoint
+after a backoff. A checkpoint the history no longer reaches, a dropped write-model collection or an
+operator's request rebuilds the read models into shadows swapped in at the end (`rebuild.py`);
+a rebuild that fails leaves the live read models as they were and is retried with backoff.
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from bson.timestamp import Timestamp
 from pymongo.asynchronous.change_stream import AsyncChangeStream
 from pymongo.errors import OperationFailure
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
-from query_service.projector.checkpoints import (
-    Checkpoint,
-    delete_checkpoint,
-    load_checkpoint,
-    save_checkpoint,
-)
-from query_service.projector.context import ProjectionContext
-from query_service.projector.projections import apply_change
-from query_service.projector.projections.counters import recount
-from query_service.projector.rebuild import rebuild_read_models
-from query_service.read_models.collections import ensure_read_model_indexes
+from query_service.projector import control, dead_letters, rebuild
+from query_service.projector.applying import ChangeApplier, WriteModelReset
+from query_service.projector.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
+from query_service.projector.projection import Change, ProjectionContext, ProjectionSettings
+from query_service.projector.rebuild import RebuildFailed
+from query_service.read_models.registry import ensure_read_model_indexes
 from service_kit.mongo import Database
 from service_kit.retries import log_retry
 from service_kit.settings import Settings
@@ -34,23 +33,47 @@ from service_kit.write_model import COLLECTIONS
 log = logging.getLogger(__name__)
 
 CHANGE_STREAM_HISTORY_LOST = 286
-# One database-level stream over the write model: one resume token orders all of it.
-WRITE_MODEL_CHANGES = [{"$match": {"ns.coll": {"$in": list(COLLECTIONS)}}}]
+# One database-level stream over the write model: one resume token orders all of it. Events that
+# void the whole database carry no collection name, so they are let through explicitly.
+WRITE_MODEL_CHANGES = [
+    {
+        "$match": {
+            "$or": [
+                {"ns.coll": {"$in": list(COLLECTIONS)}},
+                {"operationType": {"$in": ["dropDatabase", "invalidate"]}},
+            ]
+        }
+    }
+]
 IDLE_CHECKPOINT_SECONDS = 5.0
+CONTROL_POLL_SECONDS = 1.0
 
-Change = dict[str, Any]
 Stream = AsyncChangeStream[Change]
 
 
 @dataclass
 class ProjectorStatus:
-    """What the health endpoints and logs report about the loop."""
+    """What the health endpoints, the logs and the admin command report about the loop."""
 
-    phase: str = "starting"  # starting | rebuilding | following | retrying | stopped
+    phase: str = (
+        "starting"  # starting | rebuilding | following | retrying | rebuild-failed | stopped
+    )
     changes_applied: int = 0
-    last_progress_monotonic: float | None = None
+    rebuilds: int = 0
+    rebuild_stage: str | None = None
+    rebuild_replayed: int = 0
+    rebuild_total: int = 0
     last_error: str | None = None
     started_monotonic: float = field(default_factory=time.monotonic)
+    # Moves whenever the loop shows it is not stuck: a change applied, the stream found idle, a
+    # rebuild step done. `/healthz` fails when it stands still for too long.
+    last_progress_monotonic: float = field(default_factory=time.monotonic)
+
+    def progressed(self) -> None:
+        self.last_progress_monotonic = time.monotonic()
+
+    def stalled_for(self) -> float:
+        return time.monotonic() - self.last_progress_monotonic
 
 
 class ChangeStreamHistoryLost(Exception):
@@ -64,60 +87,109 @@ class Projector:
         self._max_await_ms = settings.projector_max_await_ms
         self._context = ProjectionContext(
             database=database,
-            backfill_limit=settings.projector_backfill_limit,
-            fanout_chunk=settings.projector_fanout_chunk,
+            settings=ProjectionSettings(
+                backfill_limit=settings.projector_backfill_limit,
+                fanout_chunk=settings.projector_fanout_chunk,
+            ),
+        )
+        self._applier = ChangeApplier(
+            attempts=settings.projector_poison_attempts,
+            backoff_seconds=settings.projector_poison_backoff_ms / 1000,
         )
         self.status = ProjectorStatus()
         # The last checkpoint read or written by this process: idle saves compare against it.
         self._saved: Checkpoint | None = None
+        self._last_save_monotonic = 0.0
+        self._last_control_poll = 0.0
+        # The cluster time of the last change a batch applied (to the live or the shadow models).
+        self._last_applied_time: Timestamp | None = None
+
+    @property
+    def dead_letters_parked(self) -> int:
+        return self._applier.parked
 
     async def run(self, stop: asyncio.Event) -> None:
         """Follow the write model until `stop` is set; after errors, resume from the checkpoint."""
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception_type(Exception),
-            wait=wait_exponential(multiplier=0.5, max=30),
-            before_sleep=log_retry("projector", logging.ERROR),
-        ):
-            with attempt:
-                try:
-                    await self._follow(stop)
-                except Exception as error:
-                    self.status.phase, self.status.last_error = "retrying", repr(error)
-                    raise
+
+        async def backoff(seconds: float) -> None:  # ends early when asked to stop
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), seconds)
+
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception_type(Exception),
+                wait=wait_exponential(multiplier=0.5, max=30),
+                stop=lambda _: stop.is_set(),
+                sleep=backoff,
+                reraise=True,
+                before_sleep=log_retry("projector", logging.ERROR),
+            ):
+                with attempt:
+                    try:
+                        await self._follow(stop)
+                    except RebuildFailed as error:
+                        self.status.phase, self.status.last_error = "rebuild-failed", str(error)
+                        raise
+                    except Exception as error:
+                        self.status.phase, self.status.last_error = "retrying", repr(error)
+                        raise
+        except Exception:
+            if not stop.is_set():
+                raise
         self.status.phase = "stopped"
 
     async def catch_up(self, *, max_batches: int | None = None) -> int:
-        """Apply every change available now (or `max_batches` batches); return how many changes."""
+        """Apply every change available now (or `max_batches` batches); return how many changes.
+        Serves pending operator requests first, as the loop does between batches."""
         applied = batches = 0
-        async with await self._open_stream() as stream:
+        stream = await self._serve_requests(await self._open_stream(), force=True)
+        try:
             while max_batches is None or batches < max_batches:
-                in_batch = await self._apply_next_batch(stream)
+                try:
+                    in_batch = await self._apply_next_batch(stream, self._context)
+                except (WriteModelReset, ChangeStreamHistoryLost) as reason:
+                    stream = await self._restart_with_rebuild(stream, str(reason))
+                    continue
                 if not in_batch:
                     await self._save_idle_checkpoint(stream, force=True)
                     break
                 applied, batches = applied + in_batch, batches + 1
+        finally:
+            await stream.close()
         return applied
 
     async def _follow(self, stop: asyncio.Event) -> None:
         await ensure_read_model_indexes(self._database)
+        stream = await self._open_stream()
         try:
-            async with await self._open_stream() as stream:
-                self.status.phase = "following"
-                while not stop.is_set():
-                    if not await self._apply_next_batch(stream):
+            self.status.phase = "following"
+            while not stop.is_set():
+                try:
+                    if not await self._apply_next_batch(stream, self._context):
                         await self._save_idle_checkpoint(stream)
-        except ChangeStreamHistoryLost:
-            log.error("the checkpoint is older than the change history; rebuilding the read models")
-            await delete_checkpoint(self._database)
-            raise
+                except (WriteModelReset, ChangeStreamHistoryLost) as reason:
+                    stream = await self._restart_with_rebuild(stream, str(reason))
+                stream = await self._serve_requests(stream)
+                self.status.phase = "following"
+        finally:
+            await stream.close()
 
     async def _open_stream(self) -> Stream:
-        start = await load_checkpoint(self._database) or await self._rebuild()
-        self._saved = start
+        checkpoint = await load_checkpoint(self._database)
+        if checkpoint is None:
+            return await self._rebuild("there is no checkpoint")
         try:
-            return await self._watch(resume_after=start.resume_token)
+            stream = await self._watch(resume_after=checkpoint.resume_token)
         except OperationFailure as error:
-            raise _translated(error) from error
+            if error.code != CHANGE_STREAM_HISTORY_LOST:
+                raise
+            return await self._rebuild("the checkpoint is older than the change history")
+        self._saved = checkpoint
+        return stream
+
+    async def _restart_with_rebuild(self, stream: Stream, reason: str) -> Stream:
+        await stream.close()
+        return await self._rebuild(reason)
 
     async def _watch(self, **options: Any) -> Stream:
         return await self._database.watch(
@@ -128,73 +200,162 @@ class Projector:
             **options,
         )
 
-    async def _rebuild(self) -> Checkpoint:
-        """Rebuild from the write model; checkpoint and return the point to follow changes from."""
-        self.status.phase = "rebuilding"
-        # Mark the stream's present first: changes after the mark are applied after the rebuild,
-        # changes before it are already in the documents the rebuild reads.
-        async with await self._watch() as probe:
-            while await probe.try_next() is not None:
-                pass
-            start = probe.resume_token
-        if start is None:
-            raise RuntimeError(
-                "the change stream returned no resume token (MongoDB 4.0.7+ is required)"
-            )
-        await rebuild_read_models(self._context, self._batch_size)
-        checkpoint = Checkpoint(resume_token=dict(start), cluster_time=None)
-        await self._save(checkpoint)
-        return checkpoint
+    async def _rebuild(self, reason: str) -> Stream:
+        """Rebuild into shadows, catch them up, swap them in; return the stream to follow."""
+        log.warning("rebuilding the read models: %s", reason)
+        self.status.phase, self.status.rebuilds = "rebuilding", self.status.rebuilds + 1
+        await control.report_rebuild(
+            self._database, state="running", reason=reason, stage="starting", error=None
+        )
+        try:
+            stream = await self._build_and_swap()
+        except Exception as error:
+            await rebuild.drop_shadows(self._database)
+            await control.report_rebuild(self._database, state="failed", error=repr(error))
+            if isinstance(error, RebuildFailed):
+                raise
+            raise RebuildFailed(f"the rebuild failed: {error!r}") from error
+        await control.report_rebuild(self._database, state="done", stage="swapped in")
+        log.warning("rebuild done: the new read models are live")
+        return stream
 
-    async def _apply_next_batch(self, stream: Stream) -> int:
+    async def _build_and_swap(self) -> Stream:
+        database = self._database
+        mark = await rebuild.operation_time(database)
+        shadow = ProjectionContext(database, self._context.settings, prefix=rebuild.SHADOW_PREFIX)
+        await rebuild.prepare_shadows(database)
+        await rebuild.replay_write_model(shadow, self._batch_size, self._report_progress)
+        present = await rebuild.operation_time(database)
+        status = self.status
+        await self._report_progress(
+            "catching up with changes made meanwhile", status.rebuild_replayed, status.rebuild_total
+        )
+        try:
+            stream = await self._watch(start_at_operation_time=mark)
+            last_time = await self._catch_up(stream, shadow, until=present)
+        except (OperationFailure, ChangeStreamHistoryLost) as error:
+            if isinstance(error, OperationFailure) and error.code != CHANGE_STREAM_HISTORY_LOST:
+                raise
+            raise RebuildFailed(
+                "the change history no longer reaches the rebuild's start (its own writes may "
+                "have pushed it out): the live read models are kept; retrying with backoff. "
+                "A larger oplog (or EMBEDDED_CHANGE_HISTORY) makes room for it."
+            ) from error
+        await rebuild.swap_in(database)
+        token = stream.resume_token
+        if token is None:
+            raise RebuildFailed("the change stream returned no resume token")
+        await self._save(Checkpoint(resume_token=dict(token), cluster_time=last_time or mark))
+        return stream
+
+    async def _catch_up(
+        self, stream: Stream, shadow: ProjectionContext, until: Timestamp
+    ) -> Timestamp | None:
+        """Apply changes to the shadows until the stream is idle or has passed `until`."""
+        last_time: Timestamp | None = None
+        while await self._apply_next_batch(stream, shadow, checkpoint=False):
+            last_time = self._last_applied_time
+            if last_time is not None and last_time >= until:
+                break
+        return last_time
+
+    async def _report_progress(self, stage: str, replayed: int, total: int) -> None:
+        status = self.status
+        status.rebuild_stage, status.rebuild_replayed, status.rebuild_total = stage, replayed, total
+        status.progressed()
+        log.info("rebuild: %s (%d of %d)", stage, replayed, total)
+        await control.report_rebuild(self._database, stage=stage, replayed=replayed, total=total)
+
+    async def _apply_next_batch(
+        self, stream: Stream, context: ProjectionContext, *, checkpoint: bool = True
+    ) -> int:
         """Apply changes as they arrive, until the stream is idle or the batch is full; then
         recount what they touched and checkpoint. Returns how many changes were applied."""
         last: Change | None = None
         applied = 0
         # Under steady traffic the stream is never idle, so a batch also closes after max_await.
         closes_at = time.monotonic() + self._max_await_ms / 1000
-        try:
-            while applied < self._batch_size and (last is None or time.monotonic() < closes_at):
-                # Waits up to max_await for a change; only the checkpoint waits for the batch.
-                change = await stream.try_next()
-                if change is None:
-                    break
-                if change["operationType"] == "invalidate":
-                    raise ChangeStreamHistoryLost("the change stream was invalidated")
-                await apply_change(self._context, change)
-                last, applied = change, applied + 1
-        except OperationFailure as error:
-            raise _translated(error) from error
+        while applied < self._batch_size and (last is None or time.monotonic() < closes_at):
+            change = await self._next_change(stream)
+            if change is None:
+                break
+            await self._applier.apply(context, change)
+            last, applied = change, applied + 1
+            self.status.progressed()
         if last is None:
+            self.status.progressed()  # idle: nothing is waiting
             return 0
-        await recount(self._context)
-        # Only now, with every effect written, may the checkpoint move past the batch.
-        checkpoint = Checkpoint(
-            resume_token=dict(last["_id"]), cluster_time=last.get("clusterTime")
-        )
-        await self._save(checkpoint)
+        await rebuild.finish_batch(context)
+        self._last_applied_time = last.get("clusterTime")
+        if checkpoint:
+            # Only now, with every effect written, may the checkpoint move past the batch.
+            await self._save(
+                Checkpoint(resume_token=dict(last["_id"]), cluster_time=last.get("clusterTime"))
+            )
         self.status.changes_applied += applied
-        self.status.last_progress_monotonic = time.monotonic()
         return applied
+
+    async def _next_change(self, stream: Stream) -> Change | None:
+        """Waits up to max_await for a change."""
+        try:
+            return await stream.try_next()
+        except OperationFailure as error:
+            if error.code == CHANGE_STREAM_HISTORY_LOST:
+                raise ChangeStreamHistoryLost(str(error)) from error
+            raise
+
+    async def _serve_requests(self, stream: Stream, *, force: bool = False) -> Stream:
+        """Between batches: an operator's rebuild request, and parked changes to replay."""
+        now = time.monotonic()
+        if not force and now - self._last_control_poll < CONTROL_POLL_SECONDS:
+            return stream
+        self._last_control_poll = now
+        for letter in await dead_letters.replay_requests(self._database):
+            await self._replay_parked(letter)
+        if await control.rebuild_requested(self._database):
+            stream = await self._restart_with_rebuild(stream, "an operator asked for it")
+        return stream
+
+    async def _replay_parked(self, letter: dict[str, Any]) -> None:
+        """Apply a parked change again, against its document's current state (it may have
+        changed since: an old insert must not bring back a post deleted meanwhile)."""
+        change = await self._with_current_document(letter["change"])
+        try:
+            await self._applier.apply_with_retries(self._context, change)
+        except Exception as error:
+            log.error("replaying parked change %s failed again: %r", letter["_id"], error)
+            await dead_letters.replay_failed(
+                self._database, letter["_id"], error, self._applier.attempts
+            )
+            return
+        await rebuild.finish_batch(self._context)
+        await dead_letters.replayed(self._database, letter["_id"])
+        log.info("replayed parked change %s", letter["_id"])
+
+    async def _with_current_document(self, change: Change) -> Change:
+        if change["operationType"] == "delete":
+            return change
+        key = change["documentKey"]["_id"]
+        current = await self._database[change["ns"]["coll"]].find_one({"_id": key})
+        operation = change["operationType"] if current is not None else "delete"
+        return {**change, "operationType": operation, "fullDocument": current}
 
     async def _save_idle_checkpoint(self, stream: Stream, *, force: bool = False) -> None:
         """While idle, keep the token fresh (it advances past filtered changes) but write rarely."""
         token = stream.resume_token
         if token is None:
             return
-        last = self.status.last_progress_monotonic or self.status.started_monotonic
-        if force or time.monotonic() - last >= IDLE_CHECKPOINT_SECONDS:
-            if self._saved is None or self._saved.resume_token != token:
-                cluster_time = self._saved.cluster_time if self._saved else None
-                await self._save(Checkpoint(resume_token=dict(token), cluster_time=cluster_time))
-            self.status.last_progress_monotonic = time.monotonic()
+        saved = self._saved
+        if saved is not None and saved.resume_token == token:
+            return
+        if force or saved is None or self._idle_save_due():
+            cluster_time = saved.cluster_time if saved else None
+            await self._save(Checkpoint(resume_token=dict(token), cluster_time=cluster_time))
+
+    def _idle_save_due(self) -> bool:
+        return time.monotonic() - self._last_save_monotonic >= IDLE_CHECKPOINT_SECONDS
 
     async def _save(self, checkpoint: Checkpoint) -> None:
         await save_checkpoint(self._database, checkpoint)
         self._saved = checkpoint
-
-
-def _translated(error: OperationFailure) -> Exception:
-    if error.code == CHANGE_STREAM_HISTORY_LOST:
-        return ChangeStreamHistoryLost(str(error))
-    return error
+        self._last_save_monotonic = time.monotonic()

@@ -1,7 +1,8 @@
 """The projector as a process: the loop in the background, health endpoints in front.
 
-`/healthz` fails once the loop has died (so Kubernetes restarts the pod); `/readyz` also needs
-MongoDB to answer and the loop to be following the stream rather than rebuilding or retrying.
+`/healthz` fails once the loop has died or has made no progress for `PROJECTOR_STALL_SECONDS`
+while it is not idle (so Kubernetes restarts the pod); `/readyz` also needs MongoDB to answer and
+the loop to be following the stream rather than rebuilding or retrying.
 """
 
 import asyncio
@@ -63,11 +64,20 @@ def create_projector_app(settings: Settings, connection: MongoConnection | None 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> JSONResponse:
         task: asyncio.Task[None] = app.state.task
+        projector: Projector = app.state.projector
         if task.done():
             return Problem(
                 HTTPStatus.SERVICE_UNAVAILABLE, "The projector loop has stopped.", slug="not-alive"
             ).response()
-        return JSONResponse({"status": "ok", "phase": app.state.projector.status.phase})
+        stalled = projector.status.stalled_for()
+        if stalled > settings.projector_stall_seconds:
+            return Problem(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                f"The projector has made no progress for {stalled:.0f}s "
+                f"(phase {projector.status.phase}, last error {projector.status.last_error}).",
+                slug="stalled",
+            ).response()
+        return JSONResponse({"status": "ok", "phase": projector.status.phase})
 
     @app.get("/readyz", tags=["health"])
     async def readyz() -> JSONResponse:

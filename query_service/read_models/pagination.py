@@ -3,9 +3,12 @@
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+Item = TypeVar("Item")
 
 
 class InvalidCursor(Exception):
@@ -18,6 +21,12 @@ class Position:
 
     created_at: datetime
     id: str
+
+
+@dataclass(frozen=True)
+class Page(Generic[Item]):
+    items: list[Item]
+    next_position: Position | None
 
 
 def encode_cursor(position: Position) -> str:
@@ -50,3 +59,11 @@ def after(position: Position | None, id_field: str) -> dict[str, Any]:
             {"created_at": position.created_at, id_field: {"$lt": position.id}},
         ]
     }
+
+
+def page_of(items: list[Item], limit: int, position_of: Callable[[Item], Position]) -> Page[Item]:
+    """A page from up to `limit + 1` items: the extra one only says that another page exists."""
+    if len(items) > limit:
+        items = items[:limit]
+        return Page(items, position_of(items[-1]))
+    return Page(items, None)

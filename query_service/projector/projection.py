@@ -1,0 +1,66 @@
+"""The one interface between the projector and the read models it keeps.
+
+Each read model has one owning module in `query_service/read_models/` with a `Projection` that
+declares what it consumes (write-model collections), what it owns (the only read-model collections
+it writes), their indexes, and how it is rebuilt. The runner and the rebuild call projections only
+through this interface, in the order of `query_service.read_models.registry.PROJECTIONS`.
+
+Rules every projection follows (the README's consistency model):
+- What it writes is a function of the write model's current state: applying any suffix of the
+  change history, or a change twice, or replaying the whole write model as inserts, ends in the
+  same documents. Nothing compares clocks (`created_at` is for display only).
+- Writes are upserts and deletes by natural ids; counts are recounted from memberships at the end
+  of a batch (`finish_batch`), never blindly incremented.
+- It writes through `context.collection(name)`, which a rebuild points at shadow collections.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pymongo import IndexModel
+
+from service_kit.mongo import Collection, Database
+
+Change = dict[str, Any]
+# Read-model collections a projection alone writes, each with its indexes.
+OwnedCollections = dict[str, list[IndexModel]]
+
+
+@dataclass(frozen=True)
+class ProjectionSettings:
+    backfill_limit: int
+    fanout_chunk: int
+
+
+@dataclass
+class ProjectionContext:
+    """What handlers work with while a batch is applied: where to write, and what to recount."""
+
+    database: Database
+    settings: ProjectionSettings
+    # "" for the live read models; a rebuild writes into collections with its own prefix.
+    prefix: str = ""
+    # Ids whose counters a batch touched, per projection; recounted by `finish_batch`.
+    stale: dict[str, set[str]] = field(default_factory=dict)
+
+    def collection(self, name: str) -> Collection:
+        return self.database[self.prefix + name]
+
+    def stale_ids(self, projection: str) -> set[str]:
+        return self.stale.setdefault(projection, set())
+
+
+class Projection:
+    """Base of every projection; subclasses set the class attributes and override `apply`."""
+
+    name: ClassVar[str]
+    # Write-model collections whose changes `apply` handles. A rebuild replays these collections'
+    # current documents as inserts: that is each projection's rebuild step.
+    consumes: ClassVar[tuple[str, ...]]
+    owns: ClassVar[OwnedCollections]
+
+    async def apply(self, context: ProjectionContext, change: Change) -> None:
+        raise NotImplementedError
+
+    async def finish_batch(self, context: ProjectionContext) -> None:
+        """Called once the batch's changes are applied: recount what they touched."""

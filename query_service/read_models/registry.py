@@ -1,0 +1,41 @@
+"""Every projection, in the order the projector applies a change to them.
+
+The order matters only within one change: `users` reads a post's view before `posts` removes it
+(to know whose count to refresh), and `posts` embeds the author summary `users` keeps current.
+"""
+
+from typing import Final
+
+from query_service.projector.projection import Projection
+from query_service.read_models.follows import FollowsProjection
+from query_service.read_models.posts import PostsProjection
+from query_service.read_models.timelines import TimelinesProjection
+from query_service.read_models.users import UsersProjection
+from service_kit.mongo import Database
+from service_kit.write_model import COLLECTIONS
+
+PROJECTIONS: Final[tuple[Projection, ...]] = (
+    UsersProjection(),
+    FollowsProjection(),
+    PostsProjection(),
+    TimelinesProjection(),
+)
+# Everything the projector derives: what a rebuild builds anew and swaps in.
+READ_MODEL_COLLECTIONS: Final = tuple(name for p in PROJECTIONS for name in p.owns)
+# The write-model collections a rebuild replays, in the order the stream would have shown them
+# (users before their posts and follows); any order gives the same result, this one does less work.
+REBUILD_SOURCES: Final = tuple(
+    collection
+    for collection in COLLECTIONS
+    if any(collection in projection.consumes for projection in PROJECTIONS)
+)
+
+
+def projections_of(collection: str) -> tuple[Projection, ...]:
+    return tuple(p for p in PROJECTIONS if collection in p.consumes)
+
+
+async def ensure_read_model_indexes(database: Database, prefix: str = "") -> None:
+    for projection in PROJECTIONS:
+        for collection, indexes in projection.owns.items():
+            await database[prefix + collection].create_indexes(indexes)
