@@ -1,9 +1,13 @@
-"""The test harness: the real apps on one embedded store, driven over HTTP like a client would.
+"""The test harness: the real apps on one store, driven over HTTP like a client would.
 
-`Stack.settle()` runs the projector until it has applied every change, so a test states "once
-projected" without sleeping or polling.
+The store is the embedded one, or, when `TEST_MONGODB_URI` names a replica set, a fresh database
+on that real server for each stack (dropped afterwards): the same tests then run against the real
+driver and server. `Stack.settle()` runs the projector until it has applied every change, so a
+test states "once projected" without sleeping or polling.
 """
 
+import os
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -11,23 +15,29 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from command_service.main import create_app as create_command_app
 from query_service.main import create_app as create_query_app
+from query_service.projector.checkpoints import PROJECTOR_CHECKPOINTS
 from query_service.projector.runner import Projector
-from query_service.read_models.collections import DERIVED_COLLECTIONS, PROJECTOR_CHECKPOINTS
+from query_service.read_models.registry import READ_MODEL_COLLECTIONS
 from service_kit.mongo import Database, MongoConnection
-from service_kit.mongo.connection import connect_embedded
+from service_kit.mongo.connection import connect, connect_embedded
 from service_kit.settings import Settings
 
 PASSWORD = "correct horse battery staple"
 PROBLEM_JSON = "application/problem+json"
 
 
+REAL_MONGODB_URI = os.environ.get("TEST_MONGODB_URI") or None
+
+
 def make_settings(**overrides: Any) -> Settings:
     """Cheap Argon2 and a short stream wait keep the suite fast; nothing is read from the env file."""
     values: dict[str, Any] = {
         "mongodb_uri": None,
+        "projector_poison_backoff_ms": 1,
         "jwt_secret": "test-secret-that-is-at-least-32-characters",
         "password_hash_time_cost": 1,
         "password_hash_memory_kib": 64,
@@ -122,7 +132,7 @@ class Stack:
     async def read_models(self) -> dict[str, list[dict[str, Any]]]:
         """Every derived document, in a stable order: what two projector runs must agree on."""
         snapshot = {}
-        for name in DERIVED_COLLECTIONS:
+        for name in READ_MODEL_COLLECTIONS:
             snapshot[name] = await self.database[name].find().sort("_id", 1).to_list(None)
         return snapshot
 
@@ -136,8 +146,33 @@ def asgi_client(app: FastAPI, *, raise_app_exceptions: bool = True) -> httpx.Asy
 
 
 @asynccontextmanager
+async def store(settings: Settings) -> AsyncIterator[tuple[Settings, MongoConnection]]:
+    """The embedded store, or a fresh database on the real replica set of TEST_MONGODB_URI."""
+    if REAL_MONGODB_URI is None:
+        yield settings, connect_embedded(settings)
+        return
+    real = settings.model_copy(
+        update={
+            "mongodb_uri": SecretStr(REAL_MONGODB_URI),
+            "mongodb_database": f"test_{uuid.uuid4().hex[:12]}",
+        }
+    )
+    connection = connect(real)
+    try:
+        yield real, connection
+    finally:
+        await connection.client.drop_database(real.mongodb_database)
+        await connection.close()
+
+
+@asynccontextmanager
 async def running_stack(settings: Settings) -> AsyncIterator[Stack]:
-    connection = connect_embedded(settings)
+    async with store(settings) as (actual, connection), _stack_on(actual, connection) as stack:
+        yield stack
+
+
+@asynccontextmanager
+async def _stack_on(settings: Settings, connection: MongoConnection) -> AsyncIterator[Stack]:
     command_app = create_command_app(settings, connection)
     query_app = create_query_app(settings, connection)
     async with AsyncExitStack() as stack:

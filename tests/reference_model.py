@@ -1,0 +1,92 @@
+"""The consistency model as an executable specification: the read models a write model implies.
+
+The projector must arrive at exactly these documents however it got there (incremental, replayed
+from any checkpoint, rebuilt, crashed and resumed). This module computes them from the write
+model's current state alone, in plain Python, independently of the projector's code; the README's
+"What a timeline contains" is its prose form.
+"""
+
+from typing import Any
+
+from service_kit.mongo import Database
+from service_kit.write_model import FOLLOWS, POSTS, USERS
+
+Documents = dict[str, list[dict[str, Any]]]
+
+
+async def expected_read_models(database: Database, backfill_limit: int) -> Documents:
+    users = await database[USERS].find().to_list(None)
+    posts = [p for p in await database[POSTS].find().to_list(None) if p["deleted_at"] is None]
+    follows = await database[FOLLOWS].find().to_list(None)
+    names = {u["_id"]: u for u in users}
+
+    post_views = [
+        {
+            "_id": str(post["_id"]),
+            "author_id": str(post["author_id"]),
+            "author": {
+                "id": str(post["author_id"]),
+                "handle": names[post["author_id"]]["handle"],
+                "display_name": names[post["author_id"]]["display_name"],
+            },
+            "author_seq": post["author_seq"],
+            "text": post["text"],
+            "created_at": post["created_at"],
+            "reply_to": str(post["reply_to"]) if post["reply_to"] else None,
+            "like_count": 0,
+            "repost_count": 0,
+            "reply_count": sum(1 for reply in posts if reply["reply_to"] == post["_id"]),
+        }
+        for post in posts
+    ]
+    user_views = [
+        {
+            "_id": str(user["_id"]),
+            "handle": user["handle"],
+            "handle_lower": user["handle_lower"],
+            "display_name": user["display_name"],
+            "bio": user["bio"],
+            "created_at": user["created_at"],
+            "followers_count": sum(1 for f in follows if f["followee_id"] == user["_id"]),
+            "following_count": sum(1 for f in follows if f["follower_id"] == user["_id"]),
+            "posts_count": sum(1 for p in posts if p["author_id"] == user["_id"]),
+        }
+        for user in users
+    ]
+    follow_edges = [
+        {
+            "_id": f"{follow['follower_id']}:{follow['followee_id']}",
+            "follower_id": str(follow["follower_id"]),
+            "followee_id": str(follow["followee_id"]),
+            "followee_post_seq": follow["followee_post_seq"],
+            "created_at": follow["created_at"],
+        }
+        for follow in follows
+    ]
+    # Own posts, and each followed account's posts numbered above (start - backfill_limit).
+    shown = {(post["author_id"], post["_id"]) for post in posts}
+    for follow in follows:
+        lowest = follow["followee_post_seq"] - backfill_limit + 1
+        shown |= {
+            (follow["follower_id"], post["_id"])
+            for post in posts
+            if post["author_id"] == follow["followee_id"] and post["author_seq"] >= lowest
+        }
+    by_id = {post["_id"]: post for post in posts}
+    timeline_entries = [
+        {
+            "_id": f"{owner}:{post_id}",
+            "owner_id": str(owner),
+            "post_id": str(post_id),
+            "author_id": str(by_id[post_id]["author_id"]),
+            "created_at": by_id[post_id]["created_at"],
+        }
+        for owner, post_id in shown
+    ]
+    documents = {
+        "user_views": user_views,
+        "follow_edges": follow_edges,
+        "post_views": post_views,
+        "timeline_entries": timeline_entries,
+    }
+    return {name: sorted(docs, key=lambda doc: doc["_id"]) for name, docs in documents.items()}
