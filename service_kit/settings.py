@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     projector_poison_attempts: int = Field(default=5, ge=1, le=100)
     projector_poison_backoff_ms: int = Field(default=200, ge=0, le=60_000)
     # /healthz of the projector fails when the loop shows no progress for this long.
-    projector_stall_seconds: int = Field(default=300, ge=5)
+    projector_stall_seconds: int = Field(default=300, ge=1)
 
     # Embedded store: how many change events it keeps for resuming (the oplog window).
     embedded_change_history: int = Field(default=100_000, ge=10)

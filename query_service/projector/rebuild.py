@@ -27,7 +27,6 @@ from query_service.read_models.registry import (
     READ_MODEL_COLLECTIONS,
     REBUILD_SOURCES,
     ensure_read_model_indexes,
-    projections_of,
 )
 from service_kit.mongo import Database
 from service_kit.write_model import POSTS
@@ -36,6 +35,7 @@ log = logging.getLogger(__name__)
 
 SHADOW_PREFIX: Final = "rebuild_"
 Progress = Callable[[str, int, int], Awaitable[None]]  # (stage, replayed, total)
+Apply = Callable[[ProjectionContext, Change], Awaitable[None]]
 
 
 class RebuildFailed(Exception):
@@ -61,8 +61,12 @@ async def drop_shadows(database: Database) -> None:
         await database.drop_collection(SHADOW_PREFIX + name)
 
 
-async def replay_write_model(shadow: ProjectionContext, batch_size: int, progress: Progress) -> int:
-    """Project every current write-model document into the shadows; return how many."""
+async def replay_write_model(
+    shadow: ProjectionContext, apply: Apply, batch_size: int, progress: Progress
+) -> int:
+    """Project every current write-model document into the shadows through `apply` (the one
+    place that handles failures, so a document no projection understands is parked, not fatal);
+    return how many."""
     database = shadow.database
     total = sum([await database[s].count_documents(_replayed(s)) for s in REBUILD_SOURCES])
     replayed = 0
@@ -70,9 +74,7 @@ async def replay_write_model(shadow: ProjectionContext, batch_size: int, progres
     for source in REBUILD_SOURCES:
         documents = database[source].find(_replayed(source))
         async for document in documents.sort("_id", 1):
-            change = _as_insert(database.name, source, document)
-            for projection in projections_of(source):
-                await projection.apply(shadow, change)
+            await apply(shadow, _as_insert(database.name, source, document))
             replayed += 1
             if replayed % batch_size == 0:
                 await finish_batch(shadow)
@@ -101,6 +103,8 @@ def _replayed(source: str) -> dict[str, Any]:
 
 def _as_insert(db: str, collection: str, document: dict[str, Any]) -> Change:
     return {
+        # Not a resume token: only names the change if it has to be parked.
+        "_id": {"_data": f"rebuild:{collection}:{document['_id']}"},
         "operationType": "insert",
         "ns": {"db": db, "coll": collection},
         "documentKey": {"_id": document["_id"]},

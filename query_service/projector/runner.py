@@ -127,11 +127,9 @@ class Projector:
                 with attempt:
                     try:
                         await self._follow(stop)
-                    except RebuildFailed as error:
-                        self.status.phase, self.status.last_error = "rebuild-failed", str(error)
-                        raise
                     except Exception as error:
-                        self.status.phase, self.status.last_error = "retrying", repr(error)
+                        if self.status.phase != "rebuild-failed":
+                            self.status.phase, self.status.last_error = "retrying", repr(error)
                         raise
         except Exception:
             if not stop.is_set():
@@ -210,11 +208,11 @@ class Projector:
         try:
             stream = await self._build_and_swap()
         except Exception as error:
+            # The live read models were never touched; the loop retries with backoff.
+            self.status.phase, self.status.last_error = "rebuild-failed", str(error)
             await rebuild.drop_shadows(self._database)
             await control.report_rebuild(self._database, state="failed", error=repr(error))
-            if isinstance(error, RebuildFailed):
-                raise
-            raise RebuildFailed(f"the rebuild failed: {error!r}") from error
+            raise
         await control.report_rebuild(self._database, state="done", stage="swapped in")
         log.warning("rebuild done: the new read models are live")
         return stream
@@ -224,7 +222,9 @@ class Projector:
         mark = await rebuild.operation_time(database)
         shadow = ProjectionContext(database, self._context.settings, prefix=rebuild.SHADOW_PREFIX)
         await rebuild.prepare_shadows(database)
-        await rebuild.replay_write_model(shadow, self._batch_size, self._report_progress)
+        await rebuild.replay_write_model(
+            shadow, self._applier.apply, self._batch_size, self._report_progress
+        )
         present = await rebuild.operation_time(database)
         status = self.status
         await self._report_progress(
