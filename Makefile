@@ -9,7 +9,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/$(TOOLS)/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 RUN := $(UV) run --frozen --extra embedded
 
-.PHONY: help install run run-separate test lint typecheck format smoke postman manifests k8s-check clean
+.PHONY: help install run run-separate test test-mongodb lint typecheck format smoke postman manifests k8s-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ test: install ## lint, type-check and run the test suite
 	$(RUN) ruff format --check .
 	$(RUN) mypy
 	$(RUN) pytest
+
+test-mongodb: ## the tests on a throwaway MongoDB 8 replica set (needs Docker or Podman)
+	TEST_MONGODB_URI="$$(scripts/mongodb-test-replica-set.sh start)" $(MAKE) test
 
 lint: install ## ruff lint and format check
 	$(RUN) ruff check .
