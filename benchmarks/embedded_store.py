@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import sys
 import time
 from collections.abc import Awaitable, Callable
 
@@ -22,12 +23,12 @@ async def timed(name: str, count: int, run: Callable[[], Awaitable[None]]) -> No
     started = time.perf_counter()
     await run()
     seconds = time.perf_counter() - started
-    print(f"{name:<42} {count:>6} ops {seconds:>8.2f} s {count / seconds:>10.0f} ops/s")
+    print(f"{name:<42} {count:>6} ops {seconds:>8.2f} s {count / seconds:>10.1f} ops/s")
 
 
-async def main(documents: int, upserts: int, deletes: int, seed: int) -> None:
+async def main(documents: int, upserts: int, deletes: int, seed: int, fast_path: bool) -> None:
     rng = random.Random(seed)  # noqa: S311 (a reproducible workload, not a secret)
-    client = EmbeddedClient(change_history=1_000_000)
+    client = EmbeddedClient(change_history=1_000_000, id_fast_path=fast_path)
     things: EmbeddedCollection = client.get_database("bench")["things"]
 
     async def insert() -> None:
@@ -52,9 +53,9 @@ async def main(documents: int, upserts: int, deletes: int, seed: int) -> None:
         for _ in range(upserts):
             await things.delete_one({"_id": f"k{rng.randrange(documents * 2)}"})
 
-    print(
-        f"{documents} documents, interleave on, Python {'.'.join(map(str, __import__('sys').version_info[:3]))}"
-    )
+    python = ".".join(map(str, sys.version_info[:3]))
+    paths = "fast paths on" if fast_path else "fast paths off (mongomock's scan)"
+    print(f"{documents} documents, interleave on, {paths}, Python {python}")
     await timed("insert_many (seed)", documents, insert)
     await timed("update_one({_id}, $set, upsert=True)", upserts, upsert)
     await timed("find_one({_id})", upserts, read)
@@ -68,5 +69,16 @@ if __name__ == "__main__":
     parser.add_argument("--upserts", type=int, default=2_000)
     parser.add_argument("--deletes", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--no-fast-path", action="store_true", help="mongomock's own scan for every query"
+    )
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.documents, arguments.upserts, arguments.deletes, arguments.seed))
+    asyncio.run(
+        main(
+            arguments.documents,
+            arguments.upserts,
+            arguments.deletes,
+            arguments.seed,
+            fast_path=not arguments.no_fast_path,
+        )
+    )

@@ -7,7 +7,7 @@ from typing import Any
 
 import mongomock.collection as mongomock_collection
 import pytest
-from bson import ObjectId
+from bson import Decimal128, Int64, ObjectId
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pymongo import IndexModel, InsertOne
@@ -243,7 +243,7 @@ async def test_drop_database_and_drop_collection_remove_the_data():
     assert await database.list_collection_names() == []
 
 
-# ---- the `_id` fast path: the same documents as mongomock's scan, without the scan ----------------
+# ---- the fast paths (`_id`, one equality): the same documents as mongomock's scan ---------------
 
 OBJECT_IDS = [ObjectId("650000000000000000000001"), ObjectId("650000000000000000000002")]
 ids = st.one_of(
@@ -261,11 +261,17 @@ id_conditions = st.one_of(
     st.builds(lambda op, v: {op: v}, st.sampled_from(["$gt", "$lte", "$ne"]), ids),
     st.builds(lambda v: {"$in": v}, st.lists(ids, max_size=3)),
 )
-values = st.one_of(
+# Stored values of the types Python and MongoDB compare differently (1 == 1.0 == True in Python;
+# Int64, Decimal128), arrays (nested too) and subdocuments.
+scalars = st.one_of(
     st.integers(0, 3),
-    st.sampled_from(["x", "y"]),
+    st.sampled_from(["x", "y", 1.0, 2.5, True, False, Int64(1), Decimal128("1"), OBJECT_IDS[0]]),
     st.none(),
-    st.lists(st.integers(0, 3), max_size=2),
+)
+values = st.one_of(
+    scalars,
+    st.lists(st.one_of(scalars, st.lists(scalars, max_size=2)), max_size=3),
+    st.fixed_dictionaries({"x": scalars}),
 )
 conditions = st.one_of(
     values,
@@ -300,7 +306,7 @@ def collections_with_and_without_fast_path(docs: list[dict]) -> tuple[Any, Any]:
 
 @settings(max_examples=200, deadline=None)
 @given(docs=documents, filter=filters)
-def test_the_id_fast_path_finds_exactly_what_the_scan_finds(docs, filter):
+def test_the_fast_paths_find_exactly_what_the_scan_finds(docs, filter):
     fast, scan = collections_with_and_without_fast_path(docs)
 
     assert list(fast._iter_documents(filter)) == list(scan._iter_documents(filter))
