@@ -148,7 +148,7 @@ async def test_the_find_cursor_sorts_skips_limits_and_iterates():
     )
     assert [d["_id"] for d in page] == [5, 8, 1]
 
-    cursor = things.find({}, {"v": 0}).sort("_id", -1)
+    cursor = things.find({}, {"v": 0}).sort("_id", -1).max_time_ms(1000).batch_size(2).comment("c")
     assert [d async for d in cursor] == [{"_id": n} for n in range(9, -1, -1)]
 
     cursor = things.find().sort("_id", 1)
