@@ -180,7 +180,15 @@ async def test_a_token_older_than_the_history_fails_with_code_286():
     assert fell_behind.value.code == 286
 
 
-@pytest.mark.parametrize("token", [{"_data": "zz"}, {"nope": 1}, {"_data": "82FFFFFFFFFFFFFFFF"}])
+@pytest.mark.parametrize(
+    "token",
+    [
+        {"_data": "zz"},
+        {"nope": 1},
+        {"_data": "82FFFFFFFFFFFFFFFF"},
+        {"_data": "820000000000000000FF"},
+    ],
+)
 async def test_invalid_tokens_are_rejected(database, token):
     with pytest.raises(OperationFailure) as rejected:
         await database.watch(resume_after=token)
@@ -363,13 +371,19 @@ async def test_drop_collection_records_a_drop_and_dropping_nothing_records_nothi
     assert stream.alive  # a database stream goes on after a collection drop
 
 
-async def test_start_after_an_invalidate_opens_a_stream_after_its_cause(database):
+async def test_start_after_an_invalidate_opens_a_stream_after_it_and_resume_after_refuses_it(
+    database,
+):
     stream = await database["things"].watch(max_await_time_ms=WAIT_MS)
     await database["things"].insert_one({"_id": 1})
     await database["things"].drop()
     await database["things"].insert_one({"_id": 2})
-    *_, invalidate = await drain(stream)
+    _, drop, invalidate = await drain(stream)
+    assert invalidate["_id"] != drop["_id"]
+    assert stream.resume_token == invalidate["_id"]
 
     after = await database["things"].watch(start_after=invalidate["_id"], max_await_time_ms=WAIT_MS)
-
     assert [c["documentKey"]["_id"] for c in await drain(after)] == [2]
+    with pytest.raises(OperationFailure) as refused:
+        await database["things"].watch(resume_after=invalidate["_id"])
+    assert refused.value.code == 260  # InvalidResumeToken

@@ -5,12 +5,16 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import mongomock.collection as mongomock_collection
 import pytest
+from bson import Decimal128, Int64, ObjectId
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pymongo import IndexModel, InsertOne
 from pymongo.errors import InvalidOperation, OperationFailure
 
 from service_kit.mongo.connection import connect_embedded
-from service_kit.mongo.embedded import EmbeddedClient, EmbeddedDatabase
+from service_kit.mongo.embedded import EmbeddedClient, EmbeddedDatabase, fast_path
 from tests.support import make_settings
 
 
@@ -144,7 +148,7 @@ async def test_the_find_cursor_sorts_skips_limits_and_iterates():
     )
     assert [d["_id"] for d in page] == [5, 8, 1]
 
-    cursor = things.find({}, {"v": 0}).sort("_id", -1)
+    cursor = things.find({}, {"v": 0}).sort("_id", -1).max_time_ms(1000).batch_size(2).comment("c")
     assert [d async for d in cursor] == [{"_id": n} for n in range(9, -1, -1)]
 
     cursor = things.find().sort("_id", 1)
@@ -237,3 +241,143 @@ async def test_drop_database_and_drop_collection_remove_the_data():
     assert await database.list_collection_names() == ["b"]
     await client.drop_database(database)
     assert await database.list_collection_names() == []
+
+
+# ---- the fast paths (`_id`, one equality): the same documents as mongomock's scan ---------------
+
+OBJECT_IDS = [ObjectId("650000000000000000000001"), ObjectId("650000000000000000000002")]
+ids = st.one_of(
+    st.integers(-2, 2),
+    st.sampled_from(["a", "b", "c"]),
+    st.sampled_from(OBJECT_IDS),
+    st.sampled_from([1.0, 2.5, None]),
+)
+# What a filter may compare `_id` with: stored ids, values the store keys alike in Python (1.0,
+# True), and operators, which must take the scan.
+id_conditions = st.one_of(
+    ids,
+    st.booleans(),
+    st.lists(ids, max_size=2),
+    st.builds(lambda op, v: {op: v}, st.sampled_from(["$gt", "$lte", "$ne"]), ids),
+    st.builds(lambda v: {"$in": v}, st.lists(ids, max_size=3)),
+)
+# Stored values of the types Python and MongoDB compare differently (1 == 1.0 == True in Python;
+# Int64, Decimal128), arrays (nested too) and subdocuments.
+scalars = st.one_of(
+    st.integers(0, 3),
+    st.sampled_from(["x", "y", 1.0, 2.5, True, False, Int64(1), Decimal128("1"), OBJECT_IDS[0]]),
+    st.none(),
+)
+values = st.one_of(
+    scalars,
+    st.lists(st.one_of(scalars, st.lists(scalars, max_size=2)), max_size=3),
+    st.fixed_dictionaries({"x": scalars}),
+)
+conditions = st.one_of(
+    values,
+    st.builds(lambda v: {"$in": v}, st.lists(values, max_size=3)),
+    st.builds(lambda v: {"$gt": v}, st.integers(0, 3)),
+    st.builds(lambda v: {"$exists": v}, st.booleans()),
+)
+documents = st.lists(
+    st.fixed_dictionaries(
+        {"_id": ids}, optional={"a": values, "b": values, "c": st.fixed_dictionaries({"d": values})}
+    ),
+    max_size=8,
+)
+filters = st.fixed_dictionaries(
+    {}, optional={"_id": id_conditions, "a": conditions, "b": conditions, "c.d": conditions}
+)
+
+
+def collections_with_and_without_fast_path(docs: list[dict]) -> tuple[Any, Any]:
+    """The synchronous mongomock collections behind two stores, holding the same documents."""
+    pair = []
+    for fast in (True, False):
+        things = EmbeddedClient(id_fast_path=fast).get_database("test")["things"]
+        stored = set()
+        for doc in docs:
+            if doc["_id"] not in stored:  # the store's keys: 1, 1.0 and True are one key
+                stored.add(doc["_id"])
+                things._sync.insert_one(dict(doc))
+        pair.append(things._sync)
+    return pair[0], pair[1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(docs=documents, filter=filters)
+def test_the_fast_paths_find_exactly_what_the_scan_finds(docs, filter):
+    fast, scan = collections_with_and_without_fast_path(docs)
+
+    assert list(fast._iter_documents(filter)) == list(scan._iter_documents(filter))
+    assert list(fast.find(filter)) == list(scan.find(filter))
+
+
+async def apply(things, operation: tuple) -> Any:
+    kind, key, value = operation
+    if kind == "upsert":
+        result = await things.update_one({"_id": key}, {"$set": {"a": value}}, upsert=True)
+        return (result.matched_count, result.modified_count, result.upserted_id)
+    if kind == "update_if":
+        result = await things.update_one({"_id": key, "a": value}, {"$inc": {"n": 1}})
+        return (result.matched_count, result.modified_count)
+    if kind == "replace":
+        result = await things.replace_one({"_id": key}, {"a": value, "b": "replaced"}, upsert=True)
+        return (result.matched_count, result.upserted_id)
+    if kind == "delete_id":
+        return (await things.delete_one({"_id": key})).deleted_count
+    if kind == "delete_field":
+        return (await things.delete_many({"a": value})).deleted_count
+    if kind == "find":
+        return await things.find_one({"_id": key, "a": {"$exists": True}})
+    return await things.count_documents({"_id": key})
+
+
+operations = st.lists(
+    st.tuples(
+        st.sampled_from(
+            ["upsert", "update_if", "replace", "delete_id", "delete_field", "find", "count"]
+        ),
+        st.one_of(st.integers(0, 4), st.sampled_from(["a", "b"])),
+        st.integers(0, 2),
+    ),
+    max_size=25,
+)
+
+
+async def run_on_store(fast: bool, history: list[tuple]) -> tuple[list, list, list]:
+    client = EmbeddedClient(interleave=False, id_fast_path=fast)
+    things = client.get_database("test")["things"]
+    results = [await apply(things, operation) for operation in history]
+    contents = await things.find().to_list(None)
+    changes = [
+        {k: v for k, v in logged.event.items() if k not in ("_id", "clusterTime", "wallTime")}
+        for logged in client.change_log.after(0)
+    ]
+    return results, contents, changes
+
+
+@settings(max_examples=60, deadline=None)
+@given(history=operations)
+def test_operations_give_the_same_results_events_and_contents_with_the_fast_path(history):
+    assert asyncio.run(run_on_store(True, history)) == asyncio.run(run_on_store(False, history))
+
+
+def test_the_fast_path_tests_one_document_instead_of_scanning(monkeypatch):
+    counted = []
+    real = mongomock_collection.filter_applies
+
+    def counting(filter, document, *args, **kwargs):
+        counted.append(1)
+        return real(filter, document, *args, **kwargs)
+
+    monkeypatch.setattr(mongomock_collection, "filter_applies", counting)
+    monkeypatch.setattr(fast_path, "filter_applies", counting)
+    fast, scan = collections_with_and_without_fast_path([{"_id": n} for n in range(100)])
+
+    counted.clear()
+    assert fast.find_one({"_id": 42}) == {"_id": 42}
+    assert len(counted) == 1
+    counted.clear()
+    assert scan.find_one({"_id": 42}) == {"_id": 42}
+    assert len(counted) >= 43

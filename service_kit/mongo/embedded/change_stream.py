@@ -33,24 +33,38 @@ from mongomock.filtering import filter_applies
 from pymongo.errors import OperationFailure
 
 CHANGE_STREAM_HISTORY_LOST = 286
+INVALID_RESUME_TOKEN = 260
 BAD_VALUE = 2
 INVALID_OPTIONS = 72
 
 _TOKEN_PREFIX = "82"  # noqa: S105 (not a secret); real tokens are hex strings too; the prefix only makes them look alike
 
 
-def resume_token(sequence: int) -> dict[str, str]:
-    return {"_data": f"{_TOKEN_PREFIX}{sequence:016X}"}
+# An invalidate's token differs from its cause's (as a server's does), so that `resume_after`
+# can refuse it while `start_after` accepts it.
+_INVALIDATE_SUFFIX = "01"
+_SEQUENCE_DIGITS = 16
 
 
-def sequence_of(token: Mapping[str, Any]) -> int:
+def resume_token(sequence: int, *, invalidate: bool = False) -> dict[str, str]:
+    suffix = _INVALIDATE_SUFFIX if invalidate else ""
+    return {"_data": f"{_TOKEN_PREFIX}{sequence:0{_SEQUENCE_DIGITS}X}{suffix}"}
+
+
+def parse_token(token: Mapping[str, Any]) -> tuple[int, bool]:
+    """The sequence a token stands after, and whether it is an invalidate's."""
     data = token.get("_data") if isinstance(token, Mapping) else None
     if not isinstance(data, str) or not data.startswith(_TOKEN_PREFIX):
         raise OperationFailure("resume token is not a valid token", code=BAD_VALUE)
+    digits = data[len(_TOKEN_PREFIX) : len(_TOKEN_PREFIX) + _SEQUENCE_DIGITS]
+    suffix = data[len(_TOKEN_PREFIX) + _SEQUENCE_DIGITS :]
     try:
-        return int(data[len(_TOKEN_PREFIX) :], 16)
+        sequence = int(digits, 16)
     except ValueError:
         raise OperationFailure("resume token is not a valid token", code=BAD_VALUE) from None
+    if len(digits) != _SEQUENCE_DIGITS or suffix not in ("", _INVALIDATE_SUFFIX):
+        raise OperationFailure("resume token is not a valid token", code=BAD_VALUE)
+    return sequence, suffix == _INVALIDATE_SUFFIX
 
 
 @dataclass(frozen=True)
@@ -224,7 +238,14 @@ class EmbeddedChangeStream:
 
         token = resume_after if resume_after is not None else start_after
         if token is not None:
-            self._position = log.start_after_sequence(sequence_of(token))
+            sequence, invalidated = parse_token(token)
+            if invalidated and resume_after is not None:
+                raise OperationFailure(
+                    "Attempting to resume a change stream using 'resumeAfter' is not allowed "
+                    "from an invalidate notification.",
+                    code=INVALID_RESUME_TOKEN,
+                )
+            self._position = log.start_after_sequence(sequence)
         elif start_at_operation_time is not None:
             self._position = log.sequence_before(start_at_operation_time)
         else:
@@ -303,7 +324,7 @@ class EmbeddedChangeStream:
                 self._buffer.append(change)
             if self._ends_stream(logged.event):
                 # Not subject to the pipeline's $match: the stream ends either way.
-                self._buffer.append(_invalidate(logged.event))
+                self._buffer.append(_invalidate(logged))
                 break
 
     def _concerns(self, event: dict[str, Any]) -> bool:
@@ -331,12 +352,15 @@ class EmbeddedChangeStream:
         return change
 
 
-def _invalidate(cause: dict[str, Any]) -> dict[str, Any]:
-    """The event that closes a stream. It shares the token of its cause, so `start_after` with it
-    opens a new stream just after the cause."""
-    invalidate = {key: copy.deepcopy(cause[key]) for key in ("_id", "clusterTime", "wallTime")}
-    invalidate["operationType"] = "invalidate"
-    return invalidate
+def _invalidate(cause: LoggedChange) -> dict[str, Any]:
+    """The event that closes a stream, at its cause's time: `start_after` with its token opens a
+    new stream just after the cause; `resume_after` refuses it, as a server does."""
+    return {
+        "_id": resume_token(cause.sequence, invalidate=True),
+        "operationType": "invalidate",
+        "clusterTime": cause.event["clusterTime"],
+        "wallTime": cause.event["wallTime"],
+    }
 
 
 def _match_filter(pipeline: list[Mapping[str, Any]]) -> dict[str, Any] | None:

@@ -88,6 +88,19 @@ class EmbeddedCursor(EmbeddedCommandCursor):
     def limit(self, limit: int) -> Self:
         return self._chain("limit", limit)
 
+    def max_time_ms(self, max_time_ms: int | None) -> Self:
+        return self._chain("max_time_ms", max_time_ms)
+
+    def hint(self, index: Any) -> Self:
+        return self._chain("hint", index)
+
+    def comment(self, comment: Any) -> Self:
+        """Accepted for compatibility; there is no profiler to show it in."""
+        return self
+
+    def allow_disk_use(self, allow_disk_use: bool) -> Self:
+        return self._chain("allow_disk_use", allow_disk_use)
+
     def batch_size(self, batch_size: int) -> Self:
         """Accepted for compatibility; batches here only mark where other tasks may run."""
         return self

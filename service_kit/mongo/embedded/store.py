@@ -47,6 +47,7 @@ from pymongo.results import (
 
 from service_kit.mongo.embedded.change_stream import ChangeLog, EmbeddedChangeStream
 from service_kit.mongo.embedded.cursor import EmbeddedCommandCursor, EmbeddedCursor
+from service_kit.mongo.embedded.fast_path import install_id_fast_path
 
 Document = dict[str, Any]
 T = TypeVar("T")
@@ -67,10 +68,14 @@ class EmbeddedClient:
     operation is. Without it, nothing ever yields, which hides races in the code under test.
     """
 
-    def __init__(self, *, change_history: int = 100_000, interleave: bool = True) -> None:
+    def __init__(
+        self, *, change_history: int = 100_000, interleave: bool = True, id_fast_path: bool = True
+    ) -> None:
         self._mock: Any = AsyncMongoMockClient(tz_aware=True)
         self.change_log = ChangeLog(history=change_history)
         self.interleave = interleave
+        # Off only to compare with mongomock's own scan (tests, benchmarks/embedded_store.py).
+        self.id_fast_path = id_fast_path
 
     def get_database(self, name: str) -> EmbeddedDatabase:
         return EmbeddedDatabase(self, name, self._mock.get_database(name))
@@ -180,7 +185,7 @@ class EmbeddedDatabase:
         )
 
     def _current_document(self, coll: str, document_key: Document) -> Document | None:
-        return _find_by_id_now(self._mock.get_collection(coll), document_key["_id"])
+        return self.get_collection(coll)._find_now(document_key["_id"])
 
     async def _command_now(self, command: str | Mapping[str, Any], **kwargs: Any) -> Document:
         spec: Mapping[str, Any] = (
@@ -242,6 +247,8 @@ class EmbeddedCollection:
         self.name = name
         self._mock = mock_collection
         self._sync: Any = _synchronous(mock_collection)
+        if database.client.id_fast_path:
+            install_id_fast_path(self._sync)
         self._client = database.client
 
     # ---- reads: one atomic step each, with PyMongo's async signatures ---------------------------
@@ -404,7 +411,8 @@ class EmbeddedCollection:
 
     def _insert_one_now(self, document: Document, **kwargs: Any) -> InsertOneResult:
         result: InsertOneResult = self._sync.insert_one(document, **kwargs)
-        self._record("insert", result.inserted_id, fullDocument=self._find_now(result.inserted_id))
+        # insert_one sets `_id` in the caller's document, as PyMongo does.
+        self._record("insert", result.inserted_id, fullDocument=document)
         return result
 
     def _update_one_now(
@@ -529,7 +537,10 @@ class EmbeddedCollection:
             )
 
     def _find_now(self, document_id: Any) -> Document | None:
-        return _find_by_id_now(self._mock, document_id)
+        """A synchronous read, so that no other task can write between a change and its record
+        (or, for `updateLookup`, while the event is being returned)."""
+        found: Document | None = self._sync.find_one({"_id": document_id})
+        return found
 
 
 def _synchronous(mock_collection: Any) -> Any:
@@ -541,13 +552,6 @@ def _synchronous(mock_collection: Any) -> Any:
 def _no_session(session: Any) -> None:
     if session is not None:
         raise NotImplementedError("the embedded store has no sessions")
-
-
-def _find_by_id_now(mock_collection: Any, document_id: Any) -> Document | None:
-    """A synchronous read, so that no other coroutine can write between a change and its record
-    (or, for `updateLookup`, while the event is being returned)."""
-    found: Document | None = _synchronous(mock_collection).find_one({"_id": document_id})
-    return found
 
 
 def _update_description(before: Document, after: Document) -> Document:
