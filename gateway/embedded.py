@@ -22,7 +22,7 @@ def create_embedded_stack(
     shared = connection or connect_embedded(settings)
     command_app = create_command_app(settings, shared)
     query_app = create_query_app(settings, shared)
-    projector = Projector(shared.database, settings)
+    projector = Projector(shared.database, settings, shared.read_database)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

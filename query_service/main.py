@@ -17,4 +17,5 @@ def create_app(settings: Settings, connection: MongoConnection | None = None) ->
         public_prefix="/query",
         prepare_database=ensure_read_model_indexes,
         connection=connection,
+        reads_read_models=True,
     )

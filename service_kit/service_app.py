@@ -25,18 +25,22 @@ def build_service_app(
     public_prefix: str,
     prepare_database: PrepareDatabase,
     connection: MongoConnection | None = None,
+    reads_read_models: bool = False,
 ) -> FastAPI:
-    """An app on `connection` if given (shared in embedded mode), else on its own connection."""
+    """An app on `connection` if given (shared in embedded mode), else on its own connection.
+    It works on the write model's database, or with `reads_read_models` on the read models'."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own_connection = connection is None
         active = connection or connect(settings)
-        app.state.database = active.database
+        database = app.state.database = (
+            active.read_database if reads_read_models else active.database
+        )
         # Serve /healthz even while MongoDB is unreachable; /readyz stays false until the indexes
         # the code relies on (e.g. unique handles) exist, so no traffic arrives before then.
         app.state.prepared = asyncio.create_task(
-            _prepare_until_done(title, prepare_database, active.database)
+            _prepare_until_done(title, prepare_database, database)
         )
         await asyncio.wait([app.state.prepared], timeout=settings.mongodb_timeout_ms / 1000 + 1)
         try:

@@ -14,6 +14,9 @@ class Settings(BaseSettings):
     mongodb_uri: SecretStr | None = None
     mongodb_database: str = "microblog"
     mongodb_timeout_ms: int = Field(default=5000, ge=100)
+    # Where the read models (and the projector's own state) live; unset means with the write model.
+    read_model_mongodb_uri: SecretStr | None = None
+    read_model_mongodb_database: str | None = None
 
     # Tokens. Required with a real MongoDB, where several processes must agree on it.
     jwt_secret: SecretStr | None = None
@@ -60,12 +63,21 @@ class Settings(BaseSettings):
     def embedded(self) -> bool:
         return self.mongodb_uri is None
 
+    @property
+    def read_models_database(self) -> str:
+        return self.read_model_mongodb_database or self.mongodb_database
+
     @model_validator(mode="after")
     def _secret_required_with_real_mongodb(self) -> "Settings":
         if not self.embedded and self.jwt_secret is None:
             raise ValueError(
                 "JWT_SECRET must be set when MONGODB_URI is set: every process must sign and "
                 "verify tokens with the same secret"
+            )
+        if self.embedded and self.read_model_mongodb_uri is not None:
+            raise ValueError(
+                "READ_MODEL_MONGODB_URI needs MONGODB_URI: the embedded store is one process's "
+                "memory (READ_MODEL_MONGODB_DATABASE still names its read-model database)"
             )
         if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value()) < 32:
             raise ValueError("JWT_SECRET must be at least 32 characters")

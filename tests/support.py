@@ -31,6 +31,8 @@ PROBLEM_JSON = "application/problem+json"
 
 
 REAL_MONGODB_URI = os.environ.get("TEST_MONGODB_URI") or None
+# Set to a database name to run every stack with its read models in that separate database.
+SPLIT_READ_MODELS = os.environ.get("TEST_READ_MODEL_DATABASE") or None
 
 
 def make_settings(**overrides: Any) -> Settings:
@@ -38,6 +40,7 @@ def make_settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "mongodb_uri": None,
         "projector_poison_backoff_ms": 1,
+        "read_model_mongodb_database": SPLIT_READ_MODELS,
         "jwt_secret": "test-secret-that-is-at-least-32-characters",
         "password_hash_time_cost": 1,
         "password_hash_memory_kib": 64,
@@ -102,7 +105,17 @@ class Stack:
 
     @property
     def database(self) -> Database:
+        """The write model's database."""
         return self.connection.database
+
+    @property
+    def read_database(self) -> Database:
+        """The read models' database (the same one unless the settings split them)."""
+        return self.connection.read_database
+
+    def new_projector(self, settings: Settings | None = None) -> Projector:
+        """A fresh projector process on this stack's databases (nothing carried over in memory)."""
+        return Projector(self.database, settings or self.settings, self.read_database)
 
     async def settle(self) -> int:
         """Project every change made so far; returns how many were applied."""
@@ -133,11 +146,11 @@ class Stack:
         """Every derived document, in a stable order: what two projector runs must agree on."""
         snapshot = {}
         for name in READ_MODEL_COLLECTIONS:
-            snapshot[name] = await self.database[name].find().sort("_id", 1).to_list(None)
+            snapshot[name] = await self.read_database[name].find().sort("_id", 1).to_list(None)
         return snapshot
 
     async def checkpoint(self) -> dict[str, Any] | None:
-        return await self.database[PROJECTOR_CHECKPOINTS].find_one({})
+        return await self.read_database[PROJECTOR_CHECKPOINTS].find_one({})
 
 
 def asgi_client(app: FastAPI, *, raise_app_exceptions: bool = True) -> httpx.AsyncClient:
@@ -180,4 +193,5 @@ async def _stack_on(settings: Settings, connection: MongoConnection) -> AsyncIte
             await stack.enter_async_context(app.router.lifespan_context(app))
         command = await stack.enter_async_context(asgi_client(command_app))
         query = await stack.enter_async_context(asgi_client(query_app))
-        yield Stack(connection, command, query, Projector(connection.database, settings), settings)
+        projector = Projector(connection.database, settings, connection.read_database)
+        yield Stack(connection, command, query, projector, settings)

@@ -11,7 +11,6 @@ from datetime import timedelta
 from bson import ObjectId
 
 from query_service.projector.checkpoints import PROJECTOR_CHECKPOINTS
-from query_service.projector.runner import Projector
 from service_kit.clock import skewed_clock
 from tests.reference_model import expected_read_models
 from tests.support import Stack, User
@@ -47,7 +46,7 @@ async def test_concurrent_writers_with_the_projector_running_end_in_the_specifie
 ):
     handles = [f"writer{n}" for n in range(WRITERS)]
     users = [await stack.sign_up(handle) for handle in handles]
-    projector = Projector(stack.database, stack.settings)
+    projector = stack.new_projector()
 
     async with projector_running(projector):
         await asyncio.gather(
@@ -58,7 +57,7 @@ async def test_concurrent_writers_with_the_projector_running_end_in_the_specifie
     expected = await expected_read_models(stack.database, stack.settings.projector_backfill_limit)
     assert await stack.read_models() == expected
     assert projector.status.changes_applied > WRITERS * STEPS / 2  # it really ran alongside
-    await stack.database[PROJECTOR_CHECKPOINTS].delete_many({})
+    await stack.read_database[PROJECTOR_CHECKPOINTS].delete_many({})
     await stack.settle()
     assert await stack.read_models() == expected, "a rebuild agrees"
 

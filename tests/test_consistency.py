@@ -12,7 +12,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from query_service.projector.checkpoints import PROJECTOR_CHECKPOINTS
-from query_service.projector.runner import Projector
 from tests.histories import Step, Writers, histories
 from tests.reference_model import expected_read_models
 from tests.support import Stack, make_settings, running_stack
@@ -43,16 +42,18 @@ async def project_three_ways(
         earlier = checkpoints[replay_from % len(checkpoints)] if checkpoints else None
         if earlier is not None:
             await restore_checkpoint(stack, earlier)
-            await Projector(stack.database, config).catch_up()
+            await stack.new_projector(config).catch_up()
             assert await stack.read_models() == expected, "replayed from an earlier checkpoint"
 
-        await stack.database[PROJECTOR_CHECKPOINTS].delete_many({})
-        await Projector(stack.database, config).catch_up()
+        await stack.read_database[PROJECTOR_CHECKPOINTS].delete_many({})
+        await stack.new_projector(config).catch_up()
         assert await stack.read_models() == expected, "rebuilt"
 
 
 async def restore_checkpoint(stack: Stack, checkpoint: dict) -> None:
-    await stack.database[PROJECTOR_CHECKPOINTS].replace_one({"_id": checkpoint["_id"]}, checkpoint)
+    await stack.read_database[PROJECTOR_CHECKPOINTS].replace_one(
+        {"_id": checkpoint["_id"]}, checkpoint
+    )
 
 
 @PROPERTIES

@@ -34,7 +34,7 @@ async def write_a_post_without_text(stack: Stack, author: User) -> ObjectId:
 
 async def admin_output(stack: Stack, *argv: str) -> tuple[int, list[str]]:
     lines: list[str] = []
-    code = await admin.run_command(stack.database, list(argv), lines.append)
+    code = await admin.run_command(stack.read_database, list(argv), lines.append)
     return code, lines
 
 
@@ -49,7 +49,7 @@ async def test_a_change_that_keeps_failing_is_parked_and_the_stream_moves_on(
     await stack.settle()
 
     assert await bob.timeline_ids() == [fine["id"]]
-    parked = await dead_letters.list_parked(stack.database)
+    parked = await dead_letters.list_parked(stack.read_database)
     assert len(parked) == 1
     assert parked[0]["change"]["documentKey"] == {"_id": bad}
     assert parked[0]["attempts"] == stack.settings.projector_poison_attempts
@@ -68,7 +68,7 @@ async def test_a_parked_change_is_applied_again_on_request_against_its_current_d
     await bob.follow("alice")
     bad = await write_a_post_without_text(stack, alice)
     await stack.settle()
-    [letter] = await dead_letters.list_parked(stack.database)
+    [letter] = await dead_letters.list_parked(stack.read_database)
 
     # An operator repairs the document, then asks for the parked insert to be applied again.
     await stack.database["posts"].update_one({"_id": bad}, {"$set": {"text": "repaired"}})
@@ -77,7 +77,7 @@ async def test_a_parked_change_is_applied_again_on_request_against_its_current_d
     await stack.settle()
 
     assert str(bad) in await bob.timeline_ids()
-    assert await dead_letters.list_parked(stack.database) == []
+    assert await dead_letters.list_parked(stack.read_database) == []
     expected = await expected_read_models(stack.database, stack.settings.projector_backfill_limit)
     assert await stack.read_models() == expected
 
@@ -91,7 +91,7 @@ async def test_parked_changes_can_be_discarded(stack: Stack, alice: User):
 
     assert code == 0
     assert lines == ["discarded 2 parked change(s)"]
-    assert await stack.database[PROJECTOR_DEAD_LETTERS].count_documents({}) == 0
+    assert await stack.read_database[PROJECTOR_DEAD_LETTERS].count_documents({}) == 0
     assert (await admin_output(stack, "dead-letters", "discard", "no-such-id"))[0] == 1
 
 
@@ -106,7 +106,7 @@ async def test_an_unreachable_mongodb_is_not_blamed_on_the_change(
 
     with pytest.raises(AutoReconnect):
         await stack.settle()
-    assert await stack.database[PROJECTOR_DEAD_LETTERS].count_documents({}) == 0
+    assert await stack.read_database[PROJECTOR_DEAD_LETTERS].count_documents({}) == 0
 
 
 async def test_a_dropped_write_model_collection_heals_by_rebuilding(stack: Stack, alice: User, bob):

@@ -42,7 +42,9 @@ async def write_a_busy_day(stack: Stack) -> None:
 async def reset_read_models_to(stack: Stack, checkpoint: dict[str, Any]) -> None:
     for name in READ_MODEL_COLLECTIONS:
         await stack.database[name].delete_many({})
-    await stack.database[PROJECTOR_CHECKPOINTS].replace_one({"_id": checkpoint["_id"]}, checkpoint)
+    await stack.read_database[PROJECTOR_CHECKPOINTS].replace_one(
+        {"_id": checkpoint["_id"]}, checkpoint
+    )
 
 
 async def matches_the_specification(stack: Stack) -> bool:
@@ -86,14 +88,14 @@ async def test_with_a_small_backfill_limit_first_pass_replay_and_rebuild_agree()
         # The follow's window was posts 2 and 3; deleting 3 does not pull post 1 in.
         assert await bob.timeline_ids() == [posts[2]["id"]]
 
-        await stack.database[PROJECTOR_CHECKPOINTS].replace_one(
+        await stack.read_database[PROJECTOR_CHECKPOINTS].replace_one(
             {"_id": before_the_follow["_id"]}, before_the_follow
         )
-        await Projector(stack.database, stack.settings).catch_up()
+        await stack.new_projector().catch_up()
         assert await stack.read_models() == first_pass, "replay from before the follow"
 
-        await stack.database[PROJECTOR_CHECKPOINTS].delete_many({})
-        await Projector(stack.database, stack.settings).catch_up()
+        await stack.read_database[PROJECTOR_CHECKPOINTS].delete_many({})
+        await stack.new_projector().catch_up()
         assert await stack.read_models() == first_pass, "rebuild"
         assert await matches_the_specification(stack)
 
@@ -106,7 +108,7 @@ async def test_replaying_an_applied_batch_changes_nothing(stack: Stack):
     once = await stack.read_models()
 
     # Move the checkpoint back: every change since `start` is delivered and applied again.
-    await stack.database[PROJECTOR_CHECKPOINTS].replace_one({"_id": start["_id"]}, start)
+    await stack.read_database[PROJECTOR_CHECKPOINTS].replace_one({"_id": start["_id"]}, start)
     replayed = await stack.settle()
 
     assert replayed == 18  # every write of the busy day, delivered again
@@ -131,7 +133,7 @@ async def test_applying_every_change_twice_in_a_row_equals_applying_it_once(
 
     monkeypatch.setattr(ChangeApplier, "apply_with_retries", apply_twice)
     await reset_read_models_to(stack, start)
-    await Projector(stack.database, stack.settings).catch_up()
+    await stack.new_projector().catch_up()
 
     assert await stack.read_models() == once
 
@@ -144,7 +146,7 @@ async def test_a_projector_stopped_mid_stream_resumes_to_the_same_read_models(
     await stack.settle()
     start = await stack.checkpoint()
     await write_a_busy_day(stack)
-    uninterrupted = Projector(stack.database, make_settings(projector_batch_size=500))
+    uninterrupted = stack.new_projector(make_settings(projector_batch_size=500))
     await uninterrupted.catch_up()
     expected = await stack.read_models()
 
@@ -164,11 +166,11 @@ async def test_a_projector_stopped_mid_stream_resumes_to_the_same_read_models(
 
     monkeypatch.setattr(timelines, "deliver_post", crashing_deliver_post)
     with pytest.raises(AutoReconnect):
-        await Projector(stack.database, make_settings(projector_batch_size=3)).catch_up()
+        await stack.new_projector(make_settings(projector_batch_size=3)).catch_up()
     assert await stack.read_models() != expected  # the crash really left the work unfinished
 
     monkeypatch.setattr(timelines, "deliver_post", original)
-    await Projector(stack.database, make_settings(projector_batch_size=3)).catch_up()
+    await stack.new_projector(make_settings(projector_batch_size=3)).catch_up()
 
     assert await stack.read_models() == expected
 
@@ -178,14 +180,14 @@ async def test_stopping_between_batches_and_restarting_loses_nothing(stack: Stac
     await write_a_busy_day(stack)
     small_batches = make_settings(projector_batch_size=4)
 
-    await Projector(stack.database, small_batches).catch_up(max_batches=2)
+    await stack.new_projector(small_batches).catch_up(max_batches=2)
     partial = await stack.read_models()
-    await Projector(stack.database, small_batches).catch_up()
+    await stack.new_projector(small_batches).catch_up()
     resumed = await stack.read_models()
 
     assert partial != resumed
-    await stack.database[PROJECTOR_CHECKPOINTS].delete_many({})
-    await Projector(stack.database, small_batches).catch_up()  # a rebuild from the write model
+    await stack.read_database[PROJECTOR_CHECKPOINTS].delete_many({})
+    await stack.new_projector(small_batches).catch_up()  # a rebuild from the write model
     assert await stack.read_models() == resumed
     assert await matches_the_specification(stack)
 
@@ -198,7 +200,7 @@ async def test_a_first_start_on_existing_data_rebuilds_the_read_models(stack: St
 
     for name in READ_MODEL_COLLECTIONS:
         await stack.database[name].delete_many({})
-    await stack.database[PROJECTOR_CHECKPOINTS].delete_many({})
+    await stack.read_database[PROJECTOR_CHECKPOINTS].delete_many({})
     await stack.settle()
 
     assert await stack.read_models() == incremental
@@ -248,8 +250,8 @@ async def steady_writes(stack: Stack, handle: str):
 async def test_a_rebuild_starts_and_completes_while_writes_never_stop(stack: Stack):
     await write_a_busy_day(stack)
     await stack.settle()
-    await stack.database[PROJECTOR_CHECKPOINTS].delete_many({})  # forces a rebuild on start
-    projector = Projector(stack.database, stack.settings)
+    await stack.read_database[PROJECTOR_CHECKPOINTS].delete_many({})  # forces a rebuild on start
+    projector = stack.new_projector()
 
     async with steady_writes(stack, "steady"), projector_running(projector):
 
@@ -267,16 +269,16 @@ async def test_an_operator_rebuild_of_a_running_system_swaps_in_complete_read_mo
 ):
     await write_a_busy_day(stack)
     await stack.settle()
-    projector = Projector(stack.database, stack.settings)
+    projector = stack.new_projector()
     async with steady_writes(stack, "steady"), projector_running(projector):
-        requested_at = await control.request_rebuild(stack.database)
+        requested_at = await control.request_rebuild(stack.read_database)
 
         async def done() -> bool:
-            report = await control.rebuild_report(stack.database)
+            report = await control.rebuild_report(stack.read_database)
             return report is not None and report.state == "done"
 
         await until(done)
-        report = await control.rebuild_report(stack.database)
+        report = await control.rebuild_report(stack.read_database)
         assert report is not None
         assert report.finished_at is not None
         assert report.finished_at >= requested_at
@@ -305,7 +307,7 @@ async def test_a_rebuild_that_cannot_reach_its_start_keeps_the_live_read_models_
         # Push the checkpoint out of the history: the projector must rebuild, and the rebuild's
         # own writes push its start out too, on every attempt.
         await stack.database["unrelated"].insert_many([{"n": n} for n in range(25)])
-        projector = Projector(stack.database, stack.settings)
+        projector = stack.new_projector()
 
         async with projector_running(projector):
 
@@ -314,7 +316,7 @@ async def test_a_rebuild_that_cannot_reach_its_start_keeps_the_live_read_models_
 
             await until(failed_twice, seconds=20)
             assert "history" in (projector.status.last_error or "")
-            report = await control.rebuild_report(stack.database)
+            report = await control.rebuild_report(stack.read_database)
             assert report is not None
             assert report.state == "failed"
             # Readers kept the old read models the whole time.
@@ -333,7 +335,8 @@ async def test_a_checkpoint_older_than_the_change_history_triggers_a_rebuild():
         assert stack.projector.status.rebuilds == rebuilds + 1
         assert await matches_the_specification(stack)
         users = {
-            view["handle"]: view for view in await stack.database["user_views"].find().to_list(None)
+            view["handle"]: view
+            for view in await stack.read_database["user_views"].find().to_list(None)
         }
         assert (users["alice"]["followers_count"], users["bob"]["posts_count"]) == (2, 2)
         await stack.users["alice"].post("after the rebuild")
@@ -347,8 +350,8 @@ async def test_an_update_whose_document_is_gone_removes_the_post(stack: Stack, a
     await stack.database["posts"].delete_one({"_id": ObjectId(post["id"])})
     await stack.settle()
 
-    assert await stack.database["post_views"].count_documents({}) == 0
-    assert await stack.database["timeline_entries"].count_documents({}) == 0
+    assert await stack.read_database["post_views"].count_documents({}) == 0
+    assert await stack.read_database["timeline_entries"].count_documents({}) == 0
     assert (await stack.user_page("alice"))["posts_count"] == 0
 
 
@@ -372,7 +375,7 @@ async def test_the_checkpoint_records_the_cluster_time_of_the_last_applied_chang
     await alice.post("tick")
     await stack.settle()
 
-    checkpoint = await load_checkpoint(stack.database)
+    checkpoint = await load_checkpoint(stack.read_database)
     logged = stack.connection.client.change_log.after(0)  # type: ignore[attr-defined]
     last_post = [change.event for change in logged if change.event["ns"]["coll"] == "posts"][-1]
 

@@ -144,7 +144,7 @@ async def _main(argv: Sequence[str]) -> int:
         return 2
     connection = connect(settings)
     try:
-        return await run_command(connection.database, argv)
+        return await run_command(connection.read_database, argv)
     finally:
         await connection.close()
 

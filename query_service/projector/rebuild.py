@@ -62,12 +62,16 @@ async def drop_shadows(database: Database) -> None:
 
 
 async def replay_write_model(
-    shadow: ProjectionContext, apply: Apply, batch_size: int, progress: Progress
+    shadow: ProjectionContext,
+    write_model: Database,
+    apply: Apply,
+    batch_size: int,
+    progress: Progress,
 ) -> int:
     """Project every current write-model document into the shadows through `apply` (the one
     place that handles failures, so a document no projection understands is parked, not fatal);
     return how many."""
-    database = shadow.database
+    database = write_model
     total = sum([await database[s].count_documents(_replayed(s)) for s in REBUILD_SOURCES])
     replayed = 0
     await progress("replaying the write model", 0, total)

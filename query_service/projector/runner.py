@@ -81,8 +81,14 @@ class ChangeStreamHistoryLost(Exception):
 
 
 class Projector:
-    def __init__(self, database: Database, settings: Settings) -> None:
-        self._database = database
+    """Follows `write_database`'s changes into the read models of `read_database` (by default the
+    same database), where it also keeps its checkpoint, dead letters and control documents."""
+
+    def __init__(
+        self, write_database: Database, settings: Settings, read_database: Database | None = None
+    ) -> None:
+        self._write = write_database
+        database = self._database = read_database if read_database is not None else write_database
         self._batch_size = settings.projector_batch_size
         self._max_await_ms = settings.projector_max_await_ms
         self._context = ProjectionContext(
@@ -190,7 +196,7 @@ class Projector:
         return await self._rebuild(reason)
 
     async def _watch(self, **options: Any) -> Stream:
-        return await self._database.watch(
+        return await self._write.watch(
             WRITE_MODEL_CHANGES,
             full_document="updateLookup",
             max_await_time_ms=self._max_await_ms,
@@ -219,13 +225,14 @@ class Projector:
 
     async def _build_and_swap(self) -> Stream:
         database = self._database
-        mark = await rebuild.operation_time(database)
+        # The stream's clock: the write model's deployment, which may not be the read models'.
+        mark = await rebuild.operation_time(self._write)
         shadow = ProjectionContext(database, self._context.settings, prefix=rebuild.SHADOW_PREFIX)
         await rebuild.prepare_shadows(database)
         await rebuild.replay_write_model(
-            shadow, self._applier.apply, self._batch_size, self._report_progress
+            shadow, self._write, self._applier.apply, self._batch_size, self._report_progress
         )
-        present = await rebuild.operation_time(database)
+        present = await rebuild.operation_time(self._write)
         status = self.status
         await self._report_progress(
             "catching up with changes made meanwhile", status.rebuild_replayed, status.rebuild_total
@@ -336,7 +343,7 @@ class Projector:
         if change["operationType"] == "delete":
             return change
         key = change["documentKey"]["_id"]
-        current = await self._database[change["ns"]["coll"]].find_one({"_id": key})
+        current = await self._write[change["ns"]["coll"]].find_one({"_id": key})
         operation = change["operationType"] if current is not None else "delete"
         return {**change, "operationType": operation, "fullDocument": current}
 

@@ -49,8 +49,9 @@ def create_projector_app(settings: Settings, connection: MongoConnection | None 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         active = connection or connect(settings)
-        projector = Projector(active.database, settings)
-        app.state.database, app.state.projector = active.database, projector
+        projector = Projector(active.database, settings, active.read_database)
+        app.state.databases = {active.database, active.read_database}
+        app.state.projector = projector
         async with running_projector(projector) as task:
             app.state.task = task
             yield
@@ -83,7 +84,8 @@ def create_projector_app(settings: Settings, connection: MongoConnection | None 
     async def readyz() -> JSONResponse:
         status = app.state.projector.status
         try:
-            await ping(app.state.database)
+            for database in app.state.databases:
+                await ping(database)
         except Exception as error:  # any failure means "not ready"
             log.warning("not ready: %r", error)
             return Problem(

@@ -4,6 +4,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any, cast
 
+from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -17,24 +18,47 @@ Collection = AsyncCollection[dict[str, Any]]
 @dataclass(frozen=True)
 class MongoConnection:
     client: AsyncMongoClient[dict[str, Any]]
+    # The write model (and the change stream the projector follows).
     database: Database
     embedded: bool
+    # The read models with the projector's checkpoint, dead letters and control documents: the
+    # write model's database unless READ_MODEL_MONGODB_URI / _DATABASE put them elsewhere, so that
+    # fan-out writes need not flood the write model's oplog.
+    read_database: Database
+    # The second client when the read models live on another deployment.
+    read_client: AsyncMongoClient[dict[str, Any]] | None = None
 
     async def close(self) -> None:
         await self.client.close()
+        if self.read_client is not None:
+            await self.read_client.close()
 
 
 def connect(settings: Settings) -> MongoConnection:
     """Connect lazily (PyMongo opens sockets on first use), so a process starts without MongoDB."""
     if settings.mongodb_uri is None:
         return connect_embedded(settings)
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        settings.mongodb_uri.get_secret_value(),
+    client = _client(settings.mongodb_uri, settings)
+    read_uri = settings.read_model_mongodb_uri
+    read_client = (
+        _client(read_uri, settings) if read_uri not in (None, settings.mongodb_uri) else None
+    )
+    return MongoConnection(
+        client,
+        client.get_database(settings.mongodb_database),
+        embedded=False,
+        read_database=(read_client or client).get_database(settings.read_models_database),
+        read_client=read_client,
+    )
+
+
+def _client(uri: SecretStr, settings: Settings) -> AsyncMongoClient[dict[str, Any]]:
+    return AsyncMongoClient(
+        uri.get_secret_value(),
         tz_aware=True,
         serverSelectionTimeoutMS=settings.mongodb_timeout_ms,
         appname="microblog",
     )
-    return MongoConnection(client, client.get_database(settings.mongodb_database), embedded=False)
 
 
 def connect_embedded(settings: Settings) -> MongoConnection:
@@ -48,7 +72,8 @@ def connect_embedded(settings: Settings) -> MongoConnection:
     # The embedded facades present PyMongo's async API; the casts say so to the type checker.
     client = cast(AsyncMongoClient[dict[str, Any]], embedded)
     database = cast(Database, embedded.get_database(settings.mongodb_database))
-    return MongoConnection(client, database, embedded=True)
+    read_database = cast(Database, embedded.get_database(settings.read_models_database))
+    return MongoConnection(client, database, embedded=True, read_database=read_database)
 
 
 async def ping(database: Database, timeout_seconds: float = 2.0) -> None:
