@@ -8,7 +8,7 @@ from typing import Any
 import mongomock.collection as mongomock_collection
 import pytest
 from bson import Decimal128, Int64, ObjectId
-from hypothesis import given, settings
+from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 from pymongo import IndexModel, InsertOne
 from pymongo.errors import InvalidOperation, OperationFailure
@@ -309,7 +309,11 @@ def collections_with_and_without_fast_path(docs: list[dict]) -> tuple[Any, Any]:
 def test_the_fast_paths_find_exactly_what_the_scan_finds(docs, filter):
     fast, scan = collections_with_and_without_fast_path(docs)
 
-    assert list(fast._iter_documents(filter)) == list(scan._iter_documents(filter))
+    try:
+        scanned = list(scan._iter_documents(filter))
+    except NotImplementedError:  # the mock cannot compare these (e.g. Decimal128 with $gt):
+        reject()  # there is no answer to check the fast paths against
+    assert list(fast._iter_documents(filter)) == scanned
     assert list(fast.find(filter)) == list(scan.find(filter))
 
 
