@@ -12,6 +12,8 @@ from typing import Any, Self
 
 from pymongo.errors import InvalidOperation
 
+from service_kit.mongo.embedded.operations import Sort, sort_of
+
 Document = dict[str, Any]
 Pause = Callable[[], Awaitable[None]]
 
@@ -64,11 +66,17 @@ class EmbeddedCommandCursor:
 class EmbeddedCursor(EmbeddedCommandCursor):
     """The cursor of `find()`: `sort`, `skip` and `limit` chain until the first fetch."""
 
-    def __init__(self, pause: Pause, mock_cursor: Any) -> None:
+    def __init__(
+        self, pause: Pause, mock_cursor: Any, on_fetch: Callable[[Sort], None] | None = None
+    ) -> None:
         super().__init__(pause)
         self._mock_cursor = mock_cursor
+        self._on_fetch = on_fetch
+        self._sort: Sort = ()
 
     def _load(self) -> Iterable[Document]:
+        if self._on_fetch is not None:  # the query runs now: one round trip, with its sort
+            self._on_fetch(self._sort)
         return list(self._mock_cursor)
 
     def _chain(self, method: str, *args: Any, **kwargs: Any) -> Self:
@@ -78,6 +86,7 @@ class EmbeddedCursor(EmbeddedCommandCursor):
         return self
 
     def sort(self, key_or_list: Any, direction: int | None = None) -> Self:
+        self._sort = sort_of(key_or_list, direction)
         if direction is None:
             return self._chain("sort", key_or_list)
         return self._chain("sort", key_or_list, direction)

@@ -48,6 +48,13 @@ from pymongo.results import (
 from service_kit.mongo.embedded.change_stream import ChangeLog, EmbeddedChangeStream
 from service_kit.mongo.embedded.cursor import EmbeddedCommandCursor, EmbeddedCursor
 from service_kit.mongo.embedded.fast_path import install_id_fast_path
+from service_kit.mongo.embedded.operations import (
+    Operation,
+    QueryShape,
+    Sort,
+    record,
+    sort_of,
+)
 
 Document = dict[str, Any]
 T = TypeVar("T")
@@ -254,15 +261,28 @@ class EmbeddedCollection:
     # ---- reads: one atomic step each, with PyMongo's async signatures ---------------------------
 
     def find(self, *args: Any, **kwargs: Any) -> EmbeddedCursor:
-        return EmbeddedCursor(self._client.pause, self._sync.find(*args, **kwargs))
+        filter = (args[0] if args else kwargs.get("filter")) or {}
+        return EmbeddedCursor(
+            self._client.pause,
+            self._sync.find(*args, **kwargs),
+            on_fetch=lambda sort: self._operation("find", filter, sort),
+        )
 
     async def find_one(self, *args: Any, **kwargs: Any) -> Document | None:
+        filter = (args[0] if args else kwargs.get("filter")) or {}
+        self._operation("find_one", filter, sort_of(kwargs.get("sort")))
         found: Document | None = await self._client.run(
             lambda: self._sync.find_one(*args, **kwargs)
         )
         return found
 
+    async def estimated_document_count(self, **kwargs: Any) -> int:
+        self._operation("count")  # collection metadata on a server: no filter, no scan
+        count: int = await self._client.run(lambda: self._sync.estimated_document_count())
+        return count
+
     async def count_documents(self, filter: Mapping[str, Any], **kwargs: Any) -> int:
+        self._operation("count", filter)
         count: int = await self._client.run(lambda: self._sync.count_documents(filter, **kwargs))
         return count
 
@@ -303,6 +323,7 @@ class EmbeddedCollection:
     # ---- writes: one atomic step each, recording its change events ------------------------------
 
     async def insert_one(self, document: Document, **kwargs: Any) -> InsertOneResult:
+        self._operation("insert")
         return await self._client.run(lambda: self._insert_one_now(document, **kwargs))
 
     async def insert_many(
@@ -310,10 +331,12 @@ class EmbeddedCollection:
     ) -> InsertManyResult:
         inserted_ids = []
         errors: list[Document] = []
+        self._operation("insert_many")
         for index, document in enumerate(documents):
             try:
                 # Each document is its own step: a bulk insert is not atomic on a server either.
-                inserted_ids.append((await self.insert_one(document)).inserted_id)
+                result = await self._client.run(functools.partial(self._insert_one_now, document))
+                inserted_ids.append(result.inserted_id)
             except DuplicateKeyError as error:
                 errors.append({"index": index, "code": 11000, "errmsg": str(error), "op": document})
                 if ordered:
@@ -325,6 +348,7 @@ class EmbeddedCollection:
     async def update_one(
         self, filter: Mapping[str, Any], update: Any, upsert: bool = False, **kwargs: Any
     ) -> UpdateResult:
+        self._operation("update", filter)
         return await self._client.run(
             lambda: self._update_one_now(filter, update, upsert=upsert, **kwargs)
         )
@@ -332,6 +356,7 @@ class EmbeddedCollection:
     async def update_many(
         self, filter: Mapping[str, Any], update: Any, upsert: bool = False, **kwargs: Any
     ) -> UpdateResult:
+        self._operation("update", filter)
         return await self._client.run(
             lambda: self._update_many_now(filter, update, upsert=upsert, **kwargs)
         )
@@ -339,14 +364,17 @@ class EmbeddedCollection:
     async def replace_one(
         self, filter: Mapping[str, Any], replacement: Document, upsert: bool = False, **kwargs: Any
     ) -> UpdateResult:
+        self._operation("update", filter)
         return await self._client.run(
             lambda: self._replace_one_now(filter, replacement, upsert=upsert, **kwargs)
         )
 
     async def delete_one(self, filter: Mapping[str, Any], **kwargs: Any) -> DeleteResult:
+        self._operation("delete", filter)
         return await self._client.run(lambda: self._delete_now(filter, many=False, **kwargs))
 
     async def delete_many(self, filter: Mapping[str, Any], **kwargs: Any) -> DeleteResult:
+        self._operation("delete", filter)
         return await self._client.run(lambda: self._delete_now(filter, many=True, **kwargs))
 
     async def find_one_and_update(
@@ -358,6 +386,7 @@ class EmbeddedCollection:
         return_document: bool = ReturnDocument.BEFORE,
         **kwargs: Any,
     ) -> Document | None:
+        self._operation("find_and_modify", filter, sort_of(kwargs.get("sort")))
         return await self._client.run(
             lambda: self._find_one_and_update_now(
                 filter, update, upsert=upsert, return_document=return_document, **kwargs
@@ -367,6 +396,7 @@ class EmbeddedCollection:
     async def find_one_and_delete(
         self, filter: Mapping[str, Any], **kwargs: Any
     ) -> Document | None:
+        self._operation("find_and_modify", filter, sort_of(kwargs.get("sort")))
         return await self._client.run(lambda: self._find_one_and_delete_now(filter, **kwargs))
 
     async def bulk_write(
@@ -375,6 +405,15 @@ class EmbeddedCollection:
         counts = {"n_inserted": 0, "n_matched": 0, "n_modified": 0, "n_removed": 0}
         upserted: list[Document] = []
         errors: list[Document] = []
+        # One round trip (PyMongo splits only past 100,000 requests or 48 MB) with many shapes.
+        self._record_operation(
+            "bulk_write",
+            tuple(
+                QueryShape(request._filter)
+                for request in requests
+                if getattr(request, "_filter", None) is not None
+            ),
+        )
         for index, request in enumerate(requests):
             try:
                 # Each request is its own step: a bulk write is not atomic on a server either.
@@ -406,6 +445,15 @@ class EmbeddedCollection:
         return await self._client.run(
             lambda: self.database._rename_now(self.name, new_name, drop_target=drop_target)
         )
+
+    # ---- the operation log (round trips and query shapes, for tests) ----------------------------
+
+    def _operation(self, kind: str, filter: Any = None, sort: Sort = ()) -> None:
+        shapes = (QueryShape(filter or {}, sort),) if filter is not None or sort else ()
+        self._record_operation(kind, shapes)
+
+    def _record_operation(self, kind: str, shapes: tuple[QueryShape, ...]) -> None:
+        record(Operation(self.database.name, self.name, kind, shapes))
 
     # ---- the synchronous steps ------------------------------------------------------------------
 
