@@ -1,16 +1,14 @@
 """Indexes the write model relies on for correctness (uniqueness) and for its lookups."""
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, IndexModel
 
 from service_kit.mongo import Database
-from service_kit.write_model import FOLLOWS, POSTS, USERS
+from service_kit.write_model import USERS
 
+# Posts and follows are only ever looked up by `_id` on the write side (the read models answer
+# every list), so they need no index of their own; tests/index_hygiene.py keeps it that way.
 WRITE_MODEL_INDEXES: dict[str, list[IndexModel]] = {
     USERS: [IndexModel([("handle_lower", ASCENDING)], unique=True, name="handle_unique")],
-    POSTS: [
-        IndexModel([("author_id", ASCENDING), ("created_at", DESCENDING)], name="author_recent")
-    ],
-    FOLLOWS: [IndexModel([("followee_id", ASCENDING)], name="followers_of")],
 }
 
 

@@ -8,10 +8,20 @@ state) or discards them: `python -m query_service.projector.admin dead-letters .
 
 from typing import Any, Final
 
+from pymongo import ASCENDING, IndexModel
+
 from service_kit.clock import utc_now
 from service_kit.mongo import Database
 
 PROJECTOR_DEAD_LETTERS: Final = "projector_dead_letters"
+# The running projector looks for replay requests every second.
+DEAD_LETTER_INDEXES: Final = [
+    IndexModel([("replay_requested", ASCENDING), ("_id", ASCENDING)], name="replay_requests")
+]
+
+
+async def ensure_dead_letter_indexes(database: Database) -> None:
+    await database[PROJECTOR_DEAD_LETTERS].create_indexes(DEAD_LETTER_INDEXES)
 
 
 def dead_letter_id(change: dict[str, Any]) -> str:

@@ -54,10 +54,12 @@ def after(position: Position | None, id_field: str) -> dict[str, Any]:
     if position is None:
         return {}
     return {
+        # The top-level bound keeps the index scan tight; the `$or` breaks ties on the id.
+        "created_at": {"$lte": position.created_at},
         "$or": [
             {"created_at": {"$lt": position.created_at}},
             {"created_at": position.created_at, id_field: {"$lt": position.id}},
-        ]
+        ],
     }
 
 
