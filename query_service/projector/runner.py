@@ -164,6 +164,7 @@ class Projector:
 
     async def _follow(self, stop: asyncio.Event) -> None:
         await ensure_read_model_indexes(self._database)
+        await dead_letters.ensure_dead_letter_indexes(self._database)
         stream = await self._open_stream()
         try:
             self.status.phase = "following"
@@ -215,9 +216,9 @@ class Projector:
             stream = await self._build_and_swap()
         except Exception as error:
             # The live read models were never touched; the loop retries with backoff.
-            self.status.phase, self.status.last_error = "rebuild-failed", str(error)
             await rebuild.drop_shadows(self._database)
             await control.report_rebuild(self._database, state="failed", error=repr(error))
+            self.status.phase, self.status.last_error = "rebuild-failed", str(error)
             raise
         await control.report_rebuild(self._database, state="done", stage="swapped in")
         log.warning("rebuild done: the new read models are live")
