@@ -47,7 +47,7 @@ smoke: ## the curl tour against a running stack (BASE_URL, default http://127.0.
 postman: install ## run the Postman collection with newman against a fresh embedded stack
 	scripts/postman.sh
 
-manifests: ## render k8s/ from the Helm chart
+manifests: install ## render k8s/ from the Helm chart
 	scripts/render-manifests.sh
 
 k8s-check: install ## offline checks of the chart and k8s/: helm lint, schema validation, checkov, staleness
