@@ -177,7 +177,8 @@ def write_overlay(
             "$patch": "delete",
             "apiVersion": key[0],
             "kind": key[1],
-            "metadata": {"name": key[2]},
+            # A strategic-merge delete matches the namespace too.
+            "metadata": {"name": key[2], "namespace": base[key]["metadata"]["namespace"]},
         }
         write(directory / path, header + dump(deletion))
         patches.append({"path": path})
