@@ -85,15 +85,44 @@ def test_a_grown_replica_set_lists_every_member_by_fully_qualified_name() -> Non
     assert find(manifests, "StatefulSet", "microblog-mongodb")["spec"]["replicas"] == 3
 
 
-def test_mongod_probes_ask_mongod_itself_not_only_its_port() -> None:
+FAKE_MONGOSH = """#!/bin/sh
+echo "$HOME|$*" >>"$PROBE_LOG"
+echo log >"$HOME/mongosh.log"
+exit "$MONGOSH_EXIT"
+"""
+
+
+def test_mongod_probes_ask_mongod_itself_and_leave_no_files_behind(tmp_path: Path) -> None:
     mongod = container(find(helm_template(), "StatefulSet", "microblog-mongodb"), "mongod")
-    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "scratch").mkdir()
+    (tmp_path / "bin" / "mongosh").write_text(FAKE_MONGOSH)
+    (tmp_path / "bin" / "mongosh").chmod(0o755)
+    log = tmp_path / "probe.log"
+    for probe, expected_script in (
+        ("startupProbe", "db.adminCommand({ ping: 1 })"),
+        ("livenessProbe", "db.adminCommand({ ping: 1 })"),
+        ("readinessProbe", "isWritablePrimary || h.secondary"),
+    ):
         assert "tcpSocket" not in mongod[probe]
-        assert mongod[probe]["exec"]["command"][0] == "mongosh"
-    assert "ping" in " ".join(mongod["livenessProbe"]["exec"]["command"])
-    readiness = " ".join(mongod["readinessProbe"]["exec"]["command"])
-    assert "isWritablePrimary" in readiness
-    assert "secondary" in readiness
+        command = mongod[probe]["exec"]["command"]
+        for exit_code in (0, 1):
+            result = subprocess.run(  # noqa: S603 (the chart's own probe, a fake mongosh)
+                command,
+                env={
+                    "PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin",
+                    "TMPDIR": str(tmp_path / "scratch"),
+                    "PROBE_LOG": str(log),
+                    "MONGOSH_EXIT": str(exit_code),
+                },
+                check=False,
+            )
+            assert result.returncode == exit_code, probe
+        home, arguments = log.read_text().splitlines()[-1].split("|", 1)
+        assert expected_script in arguments
+        assert "mongodb://127.0.0.1:27017/" in arguments
+        assert home.startswith(str(tmp_path / "scratch"))
+    assert list((tmp_path / "scratch").iterdir()) == []
 
 
 def as_unprivileged_user(command: list[str], *owned: Path) -> list[str]:
