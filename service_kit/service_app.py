@@ -62,7 +62,8 @@ def build_service_app(
     # a ping would take every pod out at once during a primary election, and the edge proxy
     # would answer with its own error page; the app answers database outages itself.
     async def ready() -> None:
-        if not app.state.prepared.done() or app.state.prepared.cancelled():
+        prepared = app.state.prepared
+        if not prepared.done() or prepared.cancelled() or prepared.exception() is not None:
             raise RuntimeError("MongoDB is not prepared yet")
 
     app.include_router(health_router(ready))
