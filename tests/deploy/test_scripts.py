@@ -1,7 +1,6 @@
 """The deployment scripts on a fake PATH: each external command is a stub that logs its arguments,
 so a test sees exactly what a user's machine would be asked to run."""
 
-import os
 import re
 import shutil
 import subprocess
@@ -131,9 +130,18 @@ def test_make_images_builds_both_targets_with_podman_when_docker_is_absent(tmp_p
     ]
 
 
+def test_make_images_prefers_docker_when_both_are_installed(tmp_path: Path) -> None:
+    machine = FakeMachine(tmp_path, ["docker", "podman"])
+
+    result = machine.run("scripts/build-images.sh")
+
+    assert result.returncode == 0, result.stderr
+    engines = {c.split()[0] for c in machine.commands() if " build " in f" {c} "}
+    assert engines == {"docker"}
+
+
 def test_a_release_build_pins_the_base_image_by_digest(tmp_path: Path) -> None:
-    machine = FakeMachine(tmp_path, ["podman", "docker"])
-    os.unlink(machine.bin / "docker")
+    machine = FakeMachine(tmp_path, ["podman"])
 
     refused = machine.run("scripts/build-images.sh", "--release")
     assert refused.returncode != 0
