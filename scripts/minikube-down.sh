@@ -8,7 +8,6 @@
 # Environment: MINIKUBE_PROFILE (minikube), NAMESPACE (microblog), RELEASE (microblog).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PROFILE=${MINIKUBE_PROFILE:-minikube}
 NAMESPACE=${NAMESPACE:-microblog}
 RELEASE=${RELEASE:-microblog}
@@ -30,13 +29,20 @@ if [ "$MODE" = --delete ]; then
   exit 0
 fi
 
-"$ROOT/scripts/install-k8s-tools.sh" helm
-export PATH="$ROOT/.tools/bin:$PATH"
-kubectl config use-context "$PROFILE" >/dev/null
+# The user's own helm and kubectl (or `minikube kubectl --`), as in minikube-up.sh.
+command -v helm >/dev/null || {
+  say "helm is not installed: see https://helm.sh/docs/intro/install/"
+  exit 1
+}
+if command -v kubectl >/dev/null; then
+  KUBECTL=(kubectl --context "$PROFILE")
+else
+  KUBECTL=(minikube -p "$PROFILE" kubectl -- --context "$PROFILE")
+fi
 
-if helm status "$RELEASE" -n "$NAMESPACE" >/dev/null 2>&1; then
+if helm status "$RELEASE" -n "$NAMESPACE" --kube-context "$PROFILE" >/dev/null 2>&1; then
   say "uninstalling release '$RELEASE' from namespace '$NAMESPACE'"
-  helm uninstall "$RELEASE" -n "$NAMESPACE" --wait
+  helm uninstall "$RELEASE" -n "$NAMESPACE" --kube-context "$PROFILE" --wait
 else
   say "release '$RELEASE' is not installed in namespace '$NAMESPACE'"
 fi
@@ -45,8 +51,8 @@ if [ "$MODE" = --purge ]; then
   # StatefulSet volumes outlive the release on purpose; a purge removes them
   # (and with them the data and the MongoDB users).
   say "deleting the MongoDB volumes and namespace '$NAMESPACE'"
-  kubectl -n "$NAMESPACE" delete pvc -l "app.kubernetes.io/instance=$RELEASE" --ignore-not-found
-  kubectl delete namespace "$NAMESPACE" --ignore-not-found
+  "${KUBECTL[@]}" -n "$NAMESPACE" delete pvc -l "app.kubernetes.io/instance=$RELEASE" --ignore-not-found
+  "${KUBECTL[@]}" delete namespace "$NAMESPACE" --ignore-not-found
 else
   say "the MongoDB volume and its credentials Secret are kept (a reinstall reuses both); --purge deletes them"
 fi

@@ -3,26 +3,31 @@
 #
 #   scripts/minikube-up.sh
 #
-# 1. starts Minikube unless it is running, enables the ingress and
-#    metrics-server addons;
-# 2. builds both images inside Minikube (no registry), tagged with a hash of
-#    their sources so that a rebuild with changes rolls the pods;
+# 1. starts Minikube with Calico (a CNI that enforces NetworkPolicies; the
+#    default one ignores them) unless the profile runs, enables the ingress
+#    and metrics-server addons;
+# 2. builds both images inside Minikube (`minikube image build`, no
+#    registry), tagged with a hash of their sources so a rebuild with changes
+#    rolls the pods;
 # 3. helm upgrade --install --wait with values-minikube.yaml (bundled MongoDB);
 # 4. waits for the rollouts, prints the URL and runs scripts/smoke.sh on it.
 #
+# Needs: minikube (https://minikube.sigs.k8s.io/docs/start/) and its driver
+# (e.g. Docker Desktop, Docker Engine or Podman), helm 3.8 or later (or 4),
+# and curl. kubectl is optional: without it `minikube kubectl --` is used.
+# Your own helm and kubectl are used: any OS, any CPU (macOS, arm64, ...).
+#
 # Settings (environment):
 #   MINIKUBE_PROFILE    minikube profile              (minikube)
-#   MINIKUBE_DRIVER     driver for a new cluster      (docker)
+#   MINIKUBE_DRIVER     driver for a new cluster      (minikube's choice)
+#   MINIKUBE_CNI        CNI for a new cluster         (calico)
 #   MINIKUBE_CPUS       CPUs for a new cluster        (2)
-#   MINIKUBE_MEMORY     memory for a new cluster, MB  (4096)
+#   MINIKUBE_MEMORY     memory for a new cluster, MB  (6144)
 #   KUBERNETES_VERSION  Kubernetes of a new cluster   (v1.34.0)
 #   NAMESPACE, RELEASE  where and as what to install  (microblog, microblog)
 #   IMAGE_TAG           image tag                     (dev-<source hash>)
 #   HELM_TIMEOUT        helm --wait timeout           (10m)
 #   SKIP_SMOKE=1        do not run scripts/smoke.sh
-#
-# Needs minikube (https://minikube.sigs.k8s.io) and, for the docker driver, a
-# Docker engine. helm and kubectl are installed into .tools/bin (pinned).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -39,48 +44,60 @@ die() {
   exit 1
 }
 
+# 0. Tools: the user's own, never binaries built for another OS or CPU -------
 command -v minikube >/dev/null ||
-  die "minikube is not installed: see https://minikube.sigs.k8s.io/docs/start/"
-scripts/install-k8s-tools.sh helm
-export PATH="$ROOT/.tools/bin:$PATH"
+  die "minikube is not installed: see https://minikube.sigs.k8s.io/docs/start/ (macOS: brew install minikube)"
+command -v helm >/dev/null ||
+  die "helm is not installed: see https://helm.sh/docs/intro/install/ (macOS: brew install helm; Linux: your package manager or the install script there)"
+helm_major=$(helm version --template '{{.Version}}' 2>/dev/null | sed -n 's/^v\([0-9]*\)\..*/\1/p')
+[ "${helm_major:-0}" -ge 3 ] || die "helm 3.8 or later is needed (found: $(helm version --short 2>&1 || true))"
+command -v curl >/dev/null || die "curl is needed for the smoke test"
+if command -v kubectl >/dev/null; then
+  KUBECTL=(kubectl --context "$PROFILE")
+else
+  say "kubectl not found: using \`minikube kubectl --\`"
+  KUBECTL=(minikube -p "$PROFILE" kubectl -- --context "$PROFILE")
+fi
+kubectl_() { "${KUBECTL[@]}" "$@"; }
 
 # 1. Cluster and addons ------------------------------------------------------
 if minikube -p "$PROFILE" status --format '{{.APIServer}}' 2>/dev/null | grep -q Running; then
   say "Minikube profile '$PROFILE' is running"
 else
   say "starting Minikube profile '$PROFILE'"
-  minikube start -p "$PROFILE" \
-    --driver="${MINIKUBE_DRIVER:-docker}" \
-    --kubernetes-version="${KUBERNETES_VERSION:-v1.34.0}" \
-    --cpus="${MINIKUBE_CPUS:-2}" \
-    --memory="${MINIKUBE_MEMORY:-4096}"
+  start=(minikube start -p "$PROFILE"
+    --cni="${MINIKUBE_CNI:-calico}"
+    --kubernetes-version="${KUBERNETES_VERSION:-v1.34.0}"
+    --cpus="${MINIKUBE_CPUS:-2}"
+    --memory="${MINIKUBE_MEMORY:-6144}")
+  [ -z "${MINIKUBE_DRIVER:-}" ] || start+=(--driver="$MINIKUBE_DRIVER")
+  "${start[@]}"
 fi
-kubectl config use-context "$PROFILE" >/dev/null
+if ! kubectl_ -n kube-system get pods -l k8s-app=calico-node -o name 2>/dev/null | grep -q .; then
+  say "WARNING: no Calico in profile '$PROFILE': its NetworkPolicies are not enforced."
+  say "         Recreate it with a policy-enforcing CNI: minikube delete -p $PROFILE, then run this again."
+fi
 # The addon's controller runs in namespace ingress-nginx with the labels the
 # chart's NetworkPolicy expects; metrics-server feeds the HPAs.
 minikube -p "$PROFILE" addons enable ingress
 minikube -p "$PROFILE" addons enable metrics-server
 
 # 2. Images -------------------------------------------------------------------
-# Tag = hash of everything that goes into the images: unchanged sources keep
-# the running pods, any change rolls them.
+# Tag = hash of the build context (.dockerignore's allow-list) and the
+# Dockerfile: unchanged sources keep the running pods, any change rolls them.
+sha256() { if command -v sha256sum >/dev/null; then sha256sum; else shasum -a 256; fi; }
 source_hash() {
-  python3 - <<'PY'
-import hashlib, pathlib, tomllib
-root = pathlib.Path(".")
-packages = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
-files = [root / f for f in ("Dockerfile", ".dockerignore", "pyproject.toml", "uv.lock", "README.md")]
-for package in packages:
-    files += [p for p in (root / package).rglob("*") if p.is_file() and "__pycache__" not in p.parts]
-digest = hashlib.sha256()
-for path in sorted(files):
-    digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
-print(digest.hexdigest()[:12])
-PY
+  local allowed
+  allowed=$(sed -n 's|^!\([^*]*\)$|\1|p' .dockerignore | sed 's|/$||')
+  # shellcheck disable=SC2086 # one path per allowed entry
+  find Dockerfile .dockerignore $allowed -type f -not -path '*/__pycache__/*' -not -name '*.pyc' |
+    LC_ALL=C sort | while read -r file; do
+      printf '%s\n' "$file"
+      sha256 <"$file"
+    done | sha256 | cut -c1-12
 }
 TAG=${IMAGE_TAG:-dev-$(source_hash)}
 
-runtime=$(kubectl get nodes -o jsonpath='{.items[0].status.nodeInfo.containerRuntimeVersion}')
 for target in command query; do
   image="microblog-$target:$TAG"
   if minikube -p "$PROFILE" image ls 2>/dev/null | grep -q "microblog-$target:$TAG\$"; then
@@ -88,20 +105,13 @@ for target in command query; do
     continue
   fi
   say "building $image inside Minikube"
-  if [[ $runtime == docker://* ]] && command -v docker >/dev/null; then
-    # Build straight into the node's Docker engine.
-    (
-      eval "$(minikube -p "$PROFILE" docker-env --shell bash)"
-      docker build --target "$target" -t "$image" .
-    )
-  else
-    minikube -p "$PROFILE" image build --build-opt="target=$target" -t "$image" .
-  fi
+  minikube -p "$PROFILE" image build -t "$image" --build-opt="target=$target" .
 done
 
 # 3. Install ------------------------------------------------------------------
 say "installing release '$RELEASE' into namespace '$NAMESPACE' (image tag $TAG)"
 helm upgrade --install "$RELEASE" "$CHART" \
+  --kube-context "$PROFILE" \
   --namespace "$NAMESPACE" --create-namespace \
   -f "$CHART/values-minikube.yaml" \
   --set image.tag="$TAG" \
@@ -109,10 +119,8 @@ helm upgrade --install "$RELEASE" "$CHART" \
 
 # 4. Rollouts, URL, smoke test ------------------------------------------------
 selector="app.kubernetes.io/instance=$RELEASE"
-kubectl -n "$NAMESPACE" rollout status deployment -l "$selector" --timeout=5m
-kubectl -n "$NAMESPACE" rollout status statefulset -l "$selector" --timeout=5m
-kubectl -n "$NAMESPACE" wait --for=condition=complete job \
-  -l "app.kubernetes.io/component=mongodb-init,$selector" --timeout=5m
+kubectl_ -n "$NAMESPACE" rollout status statefulset -l "$selector" --timeout=5m
+kubectl_ -n "$NAMESPACE" rollout status deployment -l "$selector" --timeout=5m
 
 URL="http://$(minikube -p "$PROFILE" ip)"
 say "waiting for the Ingress to route $URL/query/..."
@@ -128,7 +136,7 @@ done
 echo
 echo "microblog is up: $URL"
 echo "  commands: $URL/command/v1/...   queries: $URL/query/v1/..."
-echo "  helm test $RELEASE -n $NAMESPACE        # in-cluster check"
+echo "  helm test $RELEASE -n $NAMESPACE --kube-context $PROFILE   # in-cluster check"
 echo "  scripts/minikube-down.sh              # remove it again"
 echo
 

@@ -14,7 +14,7 @@ ReadinessCheck = Callable[[], Awaitable[None]]
 
 
 def health_router(is_ready: ReadinessCheck) -> APIRouter:
-    """`/healthz`: the process serves. `/readyz`: it can also do its work (MongoDB answers)."""
+    """`/healthz`: the process serves. `/readyz`: it has started and prepared what it needs."""
     router = APIRouter(tags=["health"])
 
     @router.get("/healthz", summary="Liveness")
@@ -29,7 +29,7 @@ def health_router(is_ready: ReadinessCheck) -> APIRouter:
             log.warning("not ready: %r", error)
             return Problem(
                 HTTPStatus.SERVICE_UNAVAILABLE,
-                "Not ready: MongoDB does not answer.",
+                "Not ready: still preparing MongoDB.",
                 slug="not-ready",
             ).response()
         return {"status": "ready"}

@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI
 from tenacity import AsyncRetrying, wait_exponential
 
 from service_kit.health import health_router
-from service_kit.mongo import Database, MongoConnection, connect, ping
+from service_kit.mongo import Database, MongoConnection, connect
 from service_kit.problems import install_problem_handlers
 from service_kit.retries import log_retry
 from service_kit.settings import Settings
@@ -62,10 +62,13 @@ def build_service_app(
     app.state.settings = settings
     install_problem_handlers(app)
 
+    # Ready = started and prepared, once. No per-probe MongoDB ping: the database is shared, so
+    # a ping would take every pod out at once during a primary election, and the edge proxy
+    # would answer with its own error page; the app answers database outages itself.
     async def ready() -> None:
-        if not app.state.prepared.done() or app.state.prepared.cancelled():
+        prepared = app.state.prepared
+        if not prepared.done() or prepared.cancelled() or prepared.exception() is not None:
             raise RuntimeError("MongoDB is not prepared yet")
-        await ping(app.state.database)
 
     app.include_router(health_router(ready))
     app.include_router(router)

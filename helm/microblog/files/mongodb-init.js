@@ -1,11 +1,14 @@
-// Idempotent bootstrap of the bundled MongoDB replica set (development/CI).
-// Run by the mongodb-init Job with `mongosh --nodb --file`.
+// Idempotent reconciler of the bundled MongoDB replica set (development/CI).
+// Run by the mongodb-init Deployment with `mongosh --nodb --file`.
 //
-// 1. waits until the first member accepts the root user (the official image's
-//    entrypoint creates it from MONGO_INITDB_ROOT_* on the very first start);
-// 2. runs replSetInitiate only when the set is not initiated yet;
+// 1. first start: waits until every member answers, then runs replSetInitiate
+//    with all of them (the first member is preferred as primary);
+// 2. an initiated set: adds the members it lacks, one reconfig per member
+//    (MongoDB changes at most one voting member per reconfig), so raising
+//    mongodb.replicaCount grows the set. Members are matched by pod name, so
+//    a set initiated with short host names is not given duplicates;
 // 3. creates the application user, or resets its password and roles to what
-//    the Secret says, so re-running the Job converges instead of failing.
+//    the Secret says, so every run converges instead of failing.
 const fs = require("fs");
 
 const env = process.env;
@@ -19,21 +22,40 @@ const appUser = env.MONGODB_APP_USER;
 const appPassword = secret("app-password");
 const database = env.MONGODB_DATABASE;
 const NOT_YET_INITIALIZED = 94;
+const ATTEMPTS = 150; // 2 s apart: five minutes for pods to start
 
-// Connect and authenticate as root, retrying while the pods start.
-function adminDb(uri) {
+function retry(what, action) {
   for (let attempt = 1; ; attempt++) {
     try {
-      const admin = new Mongo(uri).getDB("admin");
-      admin.auth(rootUser, rootPassword);
-      admin.runCommand({ ping: 1 });
-      return admin;
+      return action();
     } catch (e) {
-      if (attempt >= 150) throw e;
-      print(`waiting for MongoDB (${attempt}): ${e.message}`);
+      if (attempt >= ATTEMPTS) throw e;
+      print(`waiting for ${what} (${attempt}): ${e.message}`);
       sleep(2000);
     }
   }
+}
+
+// The pod a host name belongs to: "microblog-mongodb-1" of "microblog-mongodb-1.svc...:27017".
+const podOf = (host) => host.split(":")[0].split(".")[0];
+
+// A member answers `hello` without authentication once mongod is up.
+function waitForMember(host) {
+  retry(host, () => {
+    new Mongo(`mongodb://${host}/?directConnection=true&serverSelectionTimeoutMS=5000`)
+      .getDB("admin")
+      .runCommand({ hello: 1 });
+  });
+}
+
+// Authenticated as root, retrying while the pods start.
+function adminDb(uri) {
+  return retry("MongoDB", () => {
+    const admin = new Mongo(uri).getDB("admin");
+    admin.auth(rootUser, rootPassword);
+    admin.runCommand({ ping: 1 });
+    return admin;
+  });
 }
 
 function replicaSetStatus(admin) {
@@ -47,11 +69,11 @@ function replicaSetStatus(admin) {
 const seed = adminDb(`mongodb://${hosts[0]}/?directConnection=true&serverSelectionTimeoutMS=5000`);
 const status = replicaSetStatus(seed);
 if (status.ok === 1) {
-  print(`replica set ${status.set} is already initiated; leaving its configuration alone`);
+  print(`replica set ${status.set} is already initiated`);
 } else if (status.code === NOT_YET_INITIALIZED) {
+  hosts.forEach(waitForMember);
   const config = {
     _id: replicaSet,
-    // The first member is preferred as primary so a fresh set elects quickly.
     members: hosts.map((host, i) => ({ _id: i, host, priority: i === 0 ? 2 : 1 })),
   };
   const result = seed.runCommand({ replSetInitiate: config });
@@ -61,11 +83,30 @@ if (status.ok === 1) {
   throw new Error(`unexpected replSetGetStatus answer: ${JSON.stringify(status)}`);
 }
 
-// Users are written on the primary: connect to the set and let the driver
-// find it (an election takes a few seconds after initiation).
+// Reconfiguration and users are written on the primary: connect to the set
+// and let the driver find it (an election takes a few seconds after initiation).
 const admin = adminDb(
   `mongodb://${hosts.join(",")}/?replicaSet=${replicaSet}&serverSelectionTimeoutMS=60000`,
 );
+
+for (const host of hosts) {
+  const config = admin.runCommand({ replSetGetConfig: 1 }).config;
+  if (config.members.some((member) => podOf(member.host) === podOf(host))) continue;
+  waitForMember(host);
+  const _id = Math.max(...config.members.map((member) => member._id)) + 1;
+  config.members.push({ _id, host, priority: 1 });
+  config.version += 1;
+  const result = admin.runCommand({ replSetReconfig: config });
+  if (result.ok !== 1) throw new Error(`adding ${host} failed: ${JSON.stringify(result)}`);
+  print(`added ${host} to replica set ${replicaSet}`);
+}
+const wanted = new Set(hosts.map(podOf));
+for (const member of admin.runCommand({ replSetGetConfig: 1 }).config.members) {
+  if (!wanted.has(podOf(member.host))) {
+    print(`note: ${member.host} is a member but not in MONGODB_HOSTS; remove it with rs.remove() if intended`);
+  }
+}
+
 const roles = [{ role: "readWrite", db: database }];
 if (admin.getUser(appUser)) {
   admin.updateUser(appUser, { pwd: appPassword, roles });

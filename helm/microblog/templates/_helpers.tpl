@@ -151,16 +151,16 @@ Usage: include "microblog.checkovSkips" (dict "ctx" $ "digest" "<digest or empty
 {{- end -}}
 
 {{/*
-Host list of the bundled replica set, as the members know each other.
-Short names (<pod>.<headless service>) resolve through the pod's DNS search
-path in its own namespace, so the rendered manifests do not depend on the
-namespace or the cluster domain.
+Host list of the bundled replica set, as the members know each other: fully
+qualified (<pod>.<headless service>.<namespace>.svc.<cluster domain>), so a
+name means the same from every pod whatever its DNS search path.
 */}}
 {{- define "microblog.mongodb.hosts" -}}
 {{- $full := include "microblog.fullname" . -}}
+{{- $domain := printf "%s-mongodb-headless.%s.svc.%s" $full (include "microblog.namespace" .) .Values.clusterDomain -}}
 {{- $hosts := list -}}
 {{- range $i := until (int .Values.mongodb.replicaCount) -}}
-{{- $hosts = append $hosts (printf "%s-mongodb-%d.%s-mongodb-headless:27017" $full $i $full) -}}
+{{- $hosts = append $hosts (printf "%s-mongodb-%d.%s:27017" $full $i $domain) -}}
 {{- end -}}
 {{- join "," $hosts -}}
 {{- end -}}
@@ -212,6 +212,9 @@ identity of a Lease holder.
 {{- if and .Values.mongodb.uri .Values.mongodb.enabled -}}
 {{- fail "mongodb.uri is only used with mongodb.enabled=false: the bundled replica set builds its own URI" -}}
 {{- end -}}
+{{- if and .Values.projector.leaderElection.enabled (not .Values.serviceAccount.create) -}}
+{{- fail "projector.leaderElection.enabled needs serviceAccount.create: the Lease Role is bound to the projector's own ServiceAccount, never to default" -}}
+{{- end -}}
 {{- if and (gt (int .Values.projector.replicaCount) 1) (not .Values.projector.leaderElection.enabled) -}}
 {{- fail "projector.replicaCount > 1 needs projector.leaderElection.enabled: two projectors without a Lease would both consume the change stream" -}}
 {{- end -}}
@@ -257,8 +260,14 @@ identity of a Lease holder.
 - ports:
 {{- end }}
     {{- range .Values.networkPolicy.externalMongoDB.ports }}
+    {{- if kindIs "map" . }}
+    - protocol: TCP
+      port: {{ .port }}
+      endPort: {{ .endPort }}
+    {{- else }}
     - protocol: TCP
       port: {{ . }}
+    {{- end }}
     {{- end }}
 {{- end -}}
 {{- end -}}

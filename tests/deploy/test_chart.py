@@ -1,0 +1,247 @@
+"""The rendered chart and overlays hold what a real cluster needs (issue 10's defects)."""
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+import tempfile
+from pathlib import Path
+
+from tests.deploy.chart import (
+    CHART,
+    ROOT,
+    container,
+    env,
+    find,
+    helm_template,
+    helm_template_error,
+    kustomize,
+    names,
+)
+
+PRODUCTION = ("-f", str(CHART / "values-production.yaml"))
+
+
+def pod_annotations(manifests: list[dict], name: str) -> dict[str, str]:
+    return find(manifests, "Deployment", name)["spec"]["template"]["metadata"]["annotations"]
+
+
+def test_generated_secrets_do_not_change_the_pods_checksum_from_render_to_render() -> None:
+    first, second = helm_template(), helm_template()
+    # The generated values differ (no lookup outside a cluster) ...
+    assert find(first, "Secret", "microblog")["data"] != find(second, "Secret", "microblog")["data"]
+    # ... but the pods' checksum hashes only what the values decide.
+    checksum = pod_annotations(first, "microblog-command")["checksum/secret"]
+    assert pod_annotations(second, "microblog-command")["checksum/secret"] == checksum
+    changed = helm_template("--set", "secret.jwtSecret=" + "x" * 40)
+    assert pod_annotations(changed, "microblog-command")["checksum/secret"] != checksum
+
+
+def overlay_with_env_files(tmp_path: Path, overlay: str, mongodb_env: str) -> Path:
+    copy = tmp_path / "k8s"
+    shutil.copytree(ROOT / "k8s", copy, dirs_exist_ok=True)
+    directory = copy / "overlays" / overlay
+    for example in directory.glob("*.env.example"):
+        shutil.copy(example, directory / example.name.removesuffix(".example"))
+    (directory / "mongodb.env").write_text(mongodb_env)
+    return directory
+
+
+def test_editing_mongodb_env_changes_no_immutable_job_template_and_reruns_the_reconciler(
+    tmp_path: Path,
+) -> None:
+    builds = []
+    for app_password in ("first0", "second0"):
+        mongodb_env = f"root-password=root0\napp-password={app_password}\nkeyfile=a2V5ZmlsZQ==\n"
+        builds.append(kustomize(overlay_with_env_files(tmp_path, "minikube", mongodb_env)))
+
+    for build in builds:
+        # A Job's pod template is immutable: `kubectl apply -k` fails once it references a
+        # Secret whose hashed name changed.
+        secrets = names(build, "Secret")
+        for job in (m for m in build if m["kind"] == "Job"):
+            assert not set(re.findall(r"microblog-[a-z-]+-[a-z0-9]{10}", str(job))) & secrets
+    reconcilers = [find(b, "Deployment", "microblog-mongodb-init") for b in builds]
+    volumes = [r["spec"]["template"]["spec"]["volumes"] for r in reconcilers]
+    secret_names = [next(v["secret"]["secretName"] for v in vs if "secret" in v) for vs in volumes]
+    assert secret_names[0] != secret_names[1], (
+        "the reconciler must roll (and re-run) on a new Secret"
+    )
+    assert all(name.startswith("microblog-mongodb-") for name in secret_names)
+
+
+def test_a_grown_replica_set_lists_every_member_by_fully_qualified_name() -> None:
+    manifests = helm_template("--set", "mongodb.replicaCount=3")
+    hosts = env(container(find(manifests, "Deployment", "microblog-mongodb-init"), "init"))[
+        "MONGODB_HOSTS"
+    ].split(",")
+    assert hosts == [
+        f"microblog-mongodb-{i}.microblog-mongodb-headless.microblog.svc.cluster.local:27017"
+        for i in range(3)
+    ]
+    uri = env(container(find(manifests, "Deployment", "microblog-query"), "query"))["MONGODB_URI"]
+    assert ",".join(hosts) in uri
+    assert find(manifests, "StatefulSet", "microblog-mongodb")["spec"]["replicas"] == 3
+
+
+FAKE_MONGOSH = """#!/bin/sh
+echo "$HOME|$*" >>"$PROBE_LOG"
+echo log >"$HOME/mongosh.log"
+exit "$MONGOSH_EXIT"
+"""
+
+
+def test_mongod_probes_ask_mongod_itself_and_leave_no_files_behind(tmp_path: Path) -> None:
+    mongod = container(find(helm_template(), "StatefulSet", "microblog-mongodb"), "mongod")
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "scratch").mkdir()
+    (tmp_path / "bin" / "mongosh").write_text(FAKE_MONGOSH)
+    (tmp_path / "bin" / "mongosh").chmod(0o755)
+    log = tmp_path / "probe.log"
+    for probe, expected_script in (
+        ("startupProbe", "db.adminCommand({ ping: 1 })"),
+        ("livenessProbe", "db.adminCommand({ ping: 1 })"),
+        ("readinessProbe", "isWritablePrimary || h.secondary"),
+    ):
+        assert "tcpSocket" not in mongod[probe]
+        command = mongod[probe]["exec"]["command"]
+        for exit_code in (0, 1):
+            result = subprocess.run(  # noqa: S603 (the chart's own probe, a fake mongosh)
+                command,
+                env={
+                    "PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin",
+                    "TMPDIR": str(tmp_path / "scratch"),
+                    "PROBE_LOG": str(log),
+                    "MONGOSH_EXIT": str(exit_code),
+                },
+                check=False,
+            )
+            assert result.returncode == exit_code, probe
+        home, arguments = log.read_text().splitlines()[-1].split("|", 1)
+        assert expected_script in arguments
+        assert "mongodb://127.0.0.1:27017/" in arguments
+        assert home.startswith(str(tmp_path / "scratch"))
+    assert list((tmp_path / "scratch").iterdir()) == []
+
+
+def as_unprivileged_user(command: list[str], *owned: Path) -> list[str]:
+    """mongod's init container is not root, and root may write read-only files: drop root."""
+    if os.geteuid() != 0:
+        return command
+    for path in owned:
+        os.chown(path, 65534, 65534)
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+
+
+def test_the_keyfile_init_container_can_run_twice_on_the_same_memory_volume() -> None:
+    keyfile = container(find(helm_template(), "StatefulSet", "microblog-mongodb"), "keyfile")
+    # Not pytest's tmp_path: its parents are private to the user who runs the tests.
+    with tempfile.TemporaryDirectory() as scratch:
+        run_keyfile_container_twice(keyfile["command"][-1], Path(scratch))
+
+
+def run_keyfile_container_twice(command: str, tmp_path: Path) -> None:
+    script = command.replace("/etc/mongodb", str(tmp_path))
+    (tmp_path / "secret").mkdir()
+    (tmp_path / "keyfile").mkdir()
+    tmp_path.chmod(0o755)
+    for content in ("first", "second"):
+        (tmp_path / "secret" / "keyfile").write_text(content)
+        command = as_unprivileged_user(
+            ["sh", "-c", script], tmp_path / "keyfile", tmp_path / "secret" / "keyfile"
+        )
+        subprocess.run(command, check=True)  # noqa: S603 (the chart's own command)
+        copied = tmp_path / "keyfile" / "keyfile"
+        assert copied.read_text() == content
+        assert stat.S_IMODE(copied.stat().st_mode) == 0o400
+
+
+def test_without_leader_election_the_projector_has_no_token_role_or_api_egress() -> None:
+    manifests = helm_template()
+    assert not names(manifests, "Role")
+    assert not names(manifests, "RoleBinding")
+    projector = find(manifests, "Deployment", "microblog-projector")["spec"]["template"]["spec"]
+    assert projector["automountServiceAccountToken"] is False
+    assert (
+        find(manifests, "ServiceAccount", "microblog-projector")["automountServiceAccountToken"]
+        is False
+    )
+    egress = find(manifests, "NetworkPolicy", "microblog-projector")["spec"]["egress"]
+    assert not any(
+        "ipBlock" in peer and peer["ipBlock"]["cidr"] == "0.0.0.0/0"
+        for rule in egress
+        for peer in rule.get("to", [])
+    )
+
+    elected = helm_template("--set", "projector.leaderElection.enabled=true")
+    binding = find(elected, "RoleBinding", "microblog-projector")
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "microblog-projector", "namespace": "microblog"}
+    ]
+    assert (
+        find(elected, "Deployment", "microblog-projector")["spec"]["template"]["spec"][
+            "automountServiceAccountToken"
+        ]
+        is True
+    )
+
+
+def test_no_role_is_ever_bound_to_the_default_service_account() -> None:
+    without_accounts = helm_template("--set", "serviceAccount.create=false")
+    assert not names(without_accounts, "RoleBinding")
+    error = helm_template_error(
+        "--set", "serviceAccount.create=false", "--set", "projector.leaderElection.enabled=true"
+    )
+    assert "serviceAccount.create" in error
+
+
+def test_dns_egress_also_reaches_nodelocal_dnscache() -> None:
+    for policy in (m for m in helm_template() if m["kind"] == "NetworkPolicy"):
+        dns_rules = [
+            r for r in policy["spec"]["egress"] if {"port": 53, "protocol": "UDP"} in r["ports"]
+        ]
+        peers = [peer for rule in dns_rules for peer in rule["to"]]
+        assert {"ipBlock": {"cidr": "169.254.20.10/32"}} in peers, policy["metadata"]["name"]
+
+
+def test_production_reaches_atlas_private_endpoint_ports() -> None:
+    policy = find(helm_template(*PRODUCTION), "NetworkPolicy", "microblog-query")
+    ports = [p for rule in policy["spec"]["egress"] for p in rule["ports"]]
+    assert {"protocol": "TCP", "port": 1024, "endPort": 65535} in ports
+    assert {"protocol": "TCP", "port": 27017} in ports
+
+
+def test_production_routes_through_the_gateway_api_and_lets_only_its_proxies_in() -> None:
+    manifests = helm_template(*PRODUCTION)
+    assert not names(manifests, "Ingress")
+    route = find(manifests, "HTTPRoute", "microblog")
+    assert route["spec"]["parentRefs"][0]["name"] == "public"
+    policy = find(manifests, "NetworkPolicy", "microblog-command")
+    edge = policy["spec"]["ingress"][0]["from"][0]
+    assert edge["namespaceSelector"]["matchLabels"] == {
+        "kubernetes.io/metadata.name": "envoy-gateway-system"
+    }
+    assert (
+        edge["podSelector"]["matchLabels"]["gateway.envoyproxy.io/owning-gateway-name"] == "public"
+    )
+    # Minikube keeps the Ingress its addon provides.
+    assert names(helm_template("-f", str(CHART / "values-minikube.yaml")), "Ingress") == {
+        "microblog"
+    }
+
+
+def test_mongodb_volume_ownership_and_api_pre_stop_use_what_the_minimum_kubernetes_allows() -> None:
+    manifests = helm_template()
+    mongodb = find(manifests, "StatefulSet", "microblog-mongodb")["spec"]["template"]["spec"]
+    assert mongodb["securityContext"]["fsGroupChangePolicy"] == "OnRootMismatch"
+    for name in ("command", "query"):
+        pre_stop = container(find(manifests, "Deployment", f"microblog-{name}"), name)["lifecycle"][
+            "preStop"
+        ]
+        assert pre_stop == {"sleep": {"seconds": 5}}
+    # The sleep action is on by default from 1.30; the chart's minimum is what k8s-check validates.
+    chart = (CHART / "Chart.yaml").read_text()
+    oldest = re.search(r"K8S_VERSIONS=\(([0-9.]+)", (ROOT / "scripts" / "k8s-check.sh").read_text())
+    assert oldest
+    assert f'kubeVersion: ">={oldest.group(1)}-0"' in chart

@@ -1,0 +1,156 @@
+"""The deployment scripts on a fake PATH: each external command is a stub that logs its arguments,
+so a test sees exactly what a user's machine would be asked to run."""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.deploy.chart import ROOT
+
+# Real tools the scripts may use; everything else on PATH is a stub or absent.
+SYSTEM_TOOLS = [
+    *("bash", "sh", "env", "sed", "grep", "cat", "find", "sort", "cut", "seq"),
+    *("dirname", "mktemp", "rm", "head", "tr", "wc", "sleep", "basename"),
+]
+STUB = """#!/bin/sh
+echo "{name} $*" >>"$FAKE_LOG"
+{body}
+"""
+STUB_BODIES = {
+    # minikube -p PROFILE <command>: not running yet, then an address.
+    "minikube": """case "$3" in
+  status) exit 1 ;;
+  ip) echo 192.0.2.10 ;;
+esac""",
+    "helm": 'case "$1" in version) echo v3.16.2 ;; esac',
+    "kubectl": 'case "$*" in *calico-node*) echo pod/calico-node-abcde ;; esac',
+    "curl": "printf application/json",
+    "podman": 'for a; do [ -n "$file" ] && { cat "$a" >>"$FAKE_LOG"; file=; }; [ "$a" = -f ] && file=1; done; :',
+    "docker": ":",
+    "npm": "exit 97",
+    "python3": "exit 97",
+}
+
+
+class FakeMachine:
+    def __init__(self, root: Path, commands: list[str]) -> None:
+        self.bin = root / "bin"
+        self.bin.mkdir()
+        self.log = root / "commands.log"
+        self.log.touch()
+        for tool in SYSTEM_TOOLS:
+            found = shutil.which(tool)
+            assert found, f"{tool} is needed to run the scripts"
+            (self.bin / tool).symlink_to(found)
+        # Linux has sha256sum, macOS shasum; the scripts take either.
+        checksum = next(filter(None, map(shutil.which, ("sha256sum", "shasum"))), None)
+        assert checksum, "sha256sum or shasum is needed to run the scripts"
+        (self.bin / Path(checksum).name).symlink_to(checksum)
+        for name in commands:
+            (self.bin / name).write_text(STUB.format(name=name, body=STUB_BODIES[name]))
+            (self.bin / name).chmod(0o755)
+
+    def run(self, *command: str, **environment: str) -> subprocess.CompletedProcess[str]:
+        env = {"PATH": str(self.bin), "FAKE_LOG": str(self.log), "HOME": str(self.bin.parent)}
+        return subprocess.run(  # noqa: S603 (our own scripts)
+            [str(ROOT / c) if c.startswith("scripts/") else c for c in command],
+            env={**env, **environment},
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=False,
+        )
+
+    def commands(self) -> list[str]:
+        return self.log.read_text().splitlines()
+
+
+@pytest.fixture
+def machine(tmp_path: Path) -> FakeMachine:
+    return FakeMachine(tmp_path, ["minikube", "helm", "kubectl", "curl", "npm", "python3"])
+
+
+def test_minikube_up_uses_the_users_tools_calico_and_images_built_in_minikube(
+    machine: FakeMachine,
+) -> None:
+    result = machine.run("scripts/minikube-up.sh", SKIP_SMOKE="1")
+
+    assert result.returncode == 0, result.stderr
+    log = machine.commands()
+    assert not [c for c in log if c.startswith(("npm", "python3"))]
+    assert ".tools" not in "\n".join(log)
+    (start,) = [c for c in log if c.startswith("minikube start")]
+    assert "--cni=calico" in start
+    builds = [c for c in log if " image build " in c]
+    tags = {re.search(r"-t microblog-(command|query):(\S+)", c).groups() for c in builds}  # type: ignore[union-attr]
+    assert {target for target, _ in tags} == {"command", "query"}
+    (tag,) = {tag for _, tag in tags}
+    assert all(
+        f"--build-opt=target={t}" in c for c in builds for t, _ in tags if f"microblog-{t}:" in c
+    )
+    (install,) = [c for c in log if c.startswith("helm upgrade --install")]
+    assert f"image.tag={tag}" in install
+    assert "values-minikube.yaml" in install
+
+
+def test_minikube_up_tells_what_to_install_when_helm_is_missing(machine: FakeMachine) -> None:
+    (machine.bin / "helm").unlink()
+
+    result = machine.run("scripts/minikube-up.sh", SKIP_SMOKE="1")
+
+    assert result.returncode != 0
+    assert "https://helm.sh/docs/intro/install/" in result.stderr
+    assert not [c for c in machine.commands() if c.startswith("minikube start")]
+
+
+def test_minikube_up_falls_back_to_minikube_kubectl(machine: FakeMachine) -> None:
+    (machine.bin / "kubectl").unlink()
+
+    result = machine.run("scripts/minikube-up.sh", SKIP_SMOKE="1")
+
+    assert result.returncode == 0, result.stderr
+    assert any(
+        "kubectl -- --context minikube" in c and "rollout status" in c for c in machine.commands()
+    )
+
+
+def test_make_images_builds_both_targets_with_podman_when_docker_is_absent(tmp_path: Path) -> None:
+    machine = FakeMachine(tmp_path, ["podman"])
+
+    result = machine.run("scripts/build-images.sh", IMAGE_TAG="1.2.3")
+
+    assert result.returncode == 0, result.stderr
+    builds = [c for c in machine.commands() if c.startswith("podman build")]
+    assert [re.search(r"--target (\w+) -t (\S+)", c).groups() for c in builds] == [  # type: ignore[union-attr]
+        ("command", "microblog-command:1.2.3"),
+        ("query", "microblog-query:1.2.3"),
+    ]
+
+
+def test_make_images_prefers_docker_when_both_are_installed(tmp_path: Path) -> None:
+    machine = FakeMachine(tmp_path, ["docker", "podman"])
+
+    result = machine.run("scripts/build-images.sh")
+
+    assert result.returncode == 0, result.stderr
+    engines = {c.split()[0] for c in machine.commands() if " build " in f" {c} "}
+    assert engines == {"docker"}
+
+
+def test_a_release_build_pins_the_base_image_by_digest(tmp_path: Path) -> None:
+    machine = FakeMachine(tmp_path, ["podman"])
+
+    refused = machine.run("scripts/build-images.sh", "--release")
+    assert refused.returncode != 0
+    assert "BASE_IMAGE_DIGEST" in refused.stderr
+
+    digest = "sha256:" + "ab" * 32
+    result = machine.run("scripts/build-images.sh", "--release", BASE_IMAGE_DIGEST=digest)
+    assert result.returncode == 0, result.stderr
+    base = re.search(r"^FROM (\S+) AS python-base$", (ROOT / "Dockerfile").read_text(), re.M)
+    assert base
+    pinned = [line for line in machine.commands() if line.endswith("AS python-base")]
+    assert pinned == [f"FROM {base.group(1)}@{digest} AS python-base"] * 2
