@@ -1,0 +1,194 @@
+"""Operation budgets: how many MongoDB round trips each API call and each projected change may
+take, counted by the data-access layer (the embedded store's operation log).
+
+A budget that grows is a design change: raise it here, on purpose, with the reason.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from bson import ObjectId
+
+from query_service.read_models.names import POST_VIEWS, TIMELINE_ENTRIES
+from service_kit.clock import utc_now
+from service_kit.mongo.embedded.operations import OperationCount, counting_operations
+from tests.support import Stack, User
+
+pytestmark = pytest.mark.embedded_only  # the counts come from the embedded store's log
+
+# Round trips per API call: what the handler's use case needs, nothing per item or per follower.
+API_BUDGETS = {
+    "sign up": 2,  # handle taken? + insert
+    "sign in": 1,  # the user (Argon2 runs in the process)
+    "post": 2,  # the author's next post number + insert
+    "reply": 3,  # + the parent must be live
+    "delete": 2,  # the live post + tombstone
+    "follow": 3,  # the followee + their post count + upsert
+    "unfollow": 2,  # the followee + delete
+    "timeline page": 2,  # one page of entries + one batched hydration
+    "user page": 1,
+    "user posts page": 2,  # the user + one page
+    "single post": 1,
+}
+
+
+async def count(work: Callable[[], Awaitable[Any]]) -> OperationCount:
+    with counting_operations() as counted:
+        await work()
+    return counted
+
+
+async def test_every_api_call_stays_within_its_budget(stack: Stack, alice: User, bob: User):
+    async def sign_up() -> None:
+        body = {"handle": "carol", "password": "correct horse battery", "display_name": "C"}
+        assert (await stack.command.post("/command/v1/users", json=body)).status_code == 201
+
+    async def sign_in() -> None:
+        body = {"handle": "carol", "password": "correct horse battery"}
+        assert (await stack.command.post("/command/v1/sessions", json=body)).status_code == 200
+
+    posted: dict[str, Any] = {}
+
+    async def post() -> None:
+        posted.update(await alice.post("counted"))
+
+    async def reply() -> None:
+        await bob.post("counted too", reply_to=posted["id"])
+
+    async def delete() -> None:
+        assert (await alice.delete(posted["id"])).status_code == 204
+
+    async def get(path: str) -> None:
+        assert (await stack.query.get(path, headers=bob.auth)).status_code == 200
+
+    measured = {
+        "sign up": await count(sign_up),
+        "sign in": await count(sign_in),
+        "post": await count(post),
+        "reply": await count(reply),
+        "delete": await count(delete),
+        "follow": await count(lambda: bob.follow("alice")),
+        "unfollow": await count(lambda: bob.unfollow("alice")),
+    }
+    await bob.follow("alice")
+    await alice.post("for the reads")
+    await stack.settle()
+    post_id = (await bob.timeline())["items"][0]["id"]
+    measured |= {
+        "timeline page": await count(lambda: get("/query/v1/timeline")),
+        "user page": await count(lambda: get("/query/v1/users/alice")),
+        "user posts page": await count(lambda: get("/query/v1/users/alice/posts")),
+        "single post": await count(lambda: get(f"/query/v1/posts/{post_id}")),
+    }
+
+    over = {
+        name: (counted.round_trips, API_BUDGETS[name], counted.by_collection)
+        for name, counted in measured.items()
+        if counted.round_trips > API_BUDGETS[name]
+    }
+    assert over == {}
+
+
+@pytest.mark.parametrize("following", [10, 5000])
+async def test_a_timeline_page_takes_two_round_trips_however_many_accounts_you_follow(
+    stack: Stack, bob: User, following: int
+):
+    # The read side alone: entries from `following` authors, as fan-out would have written them.
+    now = utc_now()
+    posts = [str(ObjectId()) for _ in range(following)]
+    await stack.read_database[POST_VIEWS].insert_many(
+        {
+            "_id": post_id,
+            "author_id": f"author{n}",
+            "author": {"id": f"author{n}", "handle": f"author{n}", "display_name": "A"},
+            "author_seq": 1,
+            "text": "t",
+            "created_at": now,
+            "reply_to": None,
+            "like_count": 0,
+            "repost_count": 0,
+            "reply_count": 0,
+        }
+        for n, post_id in enumerate(posts)
+    )
+    await stack.read_database[TIMELINE_ENTRIES].insert_many(
+        {
+            "_id": f"{bob.id}:{post_id}",
+            "owner_id": bob.id,
+            "post_id": post_id,
+            "author_id": f"author{n}",
+            "created_at": now,
+        }
+        for n, post_id in enumerate(posts)
+    )
+
+    first = await count(lambda: bob.timeline(limit=20))
+    with counting_operations() as later:
+        page = await bob.timeline(limit=20)
+        await bob.timeline(limit=20, cursor=page["next_cursor"])
+
+    assert first.round_trips == 2
+    assert later.round_trips == 4
+
+
+# Round trips per projected change, the batch's recounts included (a batch of one change):
+# every touched user costs 3 counts and an update, every touched post 1 count and an update.
+CHANGE_BUDGETS = {
+    "user insert": 6,  # view upsert, author refresh on post views, recount of one user
+    "post insert": 10,  # author summary, view upsert, followers, ONE bulk fan-out, 2 recounts
+    "post tombstone": 6,  # view delete, timeline entries delete, recount of the author
+    "follow insert": 10,  # edge upsert, backfill window read, recount of both users
+    "follow delete": 10,  # edge delete, timeline entries delete, recount of both users
+}
+# What every catch-up costs besides its changes: load the checkpoint, look for operator requests
+# (dead letters to replay, a rebuild), save the checkpoint after the batch and once idle.
+CATCH_UP_OVERHEAD = 5
+
+
+async def test_every_projected_change_stays_within_its_budget(stack: Stack, alice: User):
+    followers = [await stack.sign_up(f"follower{n}") for n in range(3)]
+    for follower in followers:
+        await follower.follow("alice")
+    await stack.settle()
+
+    async def settled(write: Callable[[], Awaitable[Any]]) -> OperationCount:
+        await write()
+        return await count(stack.settle)
+
+    posted: dict[str, Any] = {}
+
+    async def post() -> None:
+        posted.update(await alice.post("fanned out to three"))
+
+    measured = {
+        "user insert": await settled(lambda: stack.sign_up("newcomer")),
+        "post insert": await settled(post),
+        "post tombstone": await settled(lambda: alice.delete(posted["id"])),
+        "follow insert": await settled(lambda: stack.users["newcomer"].follow("alice")),
+        "follow delete": await settled(lambda: stack.users["newcomer"].unfollow("alice")),
+    }
+
+    over = {
+        name: (counted.round_trips - CATCH_UP_OVERHEAD, CHANGE_BUDGETS[name], counted.by_collection)
+        for name, counted in measured.items()
+        if counted.round_trips - CATCH_UP_OVERHEAD > CHANGE_BUDGETS[name]
+    }
+    assert over == {}
+
+
+async def test_fan_out_takes_the_same_round_trips_for_3_or_30_followers(stack: Stack, alice: User):
+    async def post_with_followers(count_: int) -> OperationCount:
+        for n in range(count_):
+            follower = stack.users.get(f"fan{n}") or await stack.sign_up(f"fan{n}")
+            await follower.follow("alice")
+        await stack.settle()
+        await alice.post(f"to {count_}")
+        return await count(stack.settle)
+
+    few, many = await post_with_followers(3), await post_with_followers(30)
+
+    assert few.round_trips == many.round_trips
+    assert few.by_collection[TIMELINE_ENTRIES] == many.by_collection[TIMELINE_ENTRIES] == 1
+    fanned_out = next(o for o in many.operations if o.collection == TIMELINE_ENTRIES)
+    assert len(fanned_out.shapes) == 31  # one bulk write: the author and 30 followers
