@@ -1,5 +1,6 @@
 """The rendered chart and overlays hold what a real cluster needs (issue 10's defects)."""
 
+import base64
 import os
 import re
 import shutil
@@ -245,3 +246,29 @@ def test_mongodb_volume_ownership_and_api_pre_stop_use_what_the_minimum_kubernet
     oldest = re.search(r"K8S_VERSIONS=\(([0-9.]+)", (ROOT / "scripts" / "k8s-check.sh").read_text())
     assert oldest
     assert f'kubeVersion: ">={oldest.group(1)}-0"' in chart
+
+
+def test_read_models_may_live_in_their_own_database_or_replica_set() -> None:
+    default = find(helm_template(), "ConfigMap", "microblog-config")["data"]
+    assert "READ_MODEL_MONGODB_DATABASE" not in default
+
+    apart = helm_template(
+        "--set",
+        "config.readModelDatabase=microblog_read",
+        "--set",
+        "readModels.uri=mongodb://read-rs:27017/?replicaSet=read",
+    )
+    assert find(apart, "ConfigMap", "microblog-config")["data"]["READ_MODEL_MONGODB_DATABASE"] == (
+        "microblog_read"
+    )
+    stored = find(apart, "Secret", "microblog")["data"]["READ_MODEL_MONGODB_URI"]
+    assert base64.b64decode(stored).decode() == "mongodb://read-rs:27017/?replicaSet=read"
+    # Moving the read models rolls the pods.
+    assert (
+        pod_annotations(apart, "microblog-command")["checksum/secret"]
+        != pod_annotations(helm_template(), "microblog-command")["checksum/secret"]
+    )
+    refused = helm_template_error(
+        "--set", "secret.existingSecret=mine", "--set", "readModels.uri=mongodb://read-rs:27017"
+    )
+    assert "put READ_MODEL_MONGODB_URI in that Secret" in refused

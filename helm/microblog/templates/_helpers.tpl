@@ -209,6 +209,9 @@ identity of a Lease holder.
 {{- if and (not .Values.mongodb.enabled) (not .Values.secret.existingSecret) (not .Values.mongodb.uri) -}}
 {{- fail "mongodb.enabled is false: set mongodb.uri or secret.existingSecret (with MONGODB_URI) to reach the external replica set" -}}
 {{- end -}}
+{{- if and .Values.readModels.uri .Values.secret.existingSecret -}}
+{{- fail "readModels.uri is stored in the chart's Secret: with secret.existingSecret, put READ_MODEL_MONGODB_URI in that Secret instead" -}}
+{{- end -}}
 {{- if and .Values.mongodb.uri .Values.mongodb.enabled -}}
 {{- fail "mongodb.uri is only used with mongodb.enabled=false: the bundled replica set builds its own URI" -}}
 {{- end -}}
