@@ -3,6 +3,7 @@
 from fastapi import FastAPI
 
 from command_service.api import router
+from command_service.api.consistency import install_consistency_tokens
 from command_service.api.errors import install_command_error_handlers
 from command_service.passwords import Passwords
 from command_service.write_model.indexes import ensure_write_model_indexes
@@ -22,4 +23,5 @@ def create_app(settings: Settings, connection: MongoConnection | None = None) ->
     )
     app.state.passwords = Passwords(settings)
     install_command_error_handlers(app)
+    install_consistency_tokens(app)
     return app

@@ -3,6 +3,7 @@
 from fastapi import FastAPI
 
 from query_service.api import router
+from query_service.api.consistency import install_read_your_writes
 from query_service.read_models.registry import ensure_read_model_indexes
 from service_kit.mongo import MongoConnection
 from service_kit.service_app import build_service_app
@@ -10,7 +11,7 @@ from service_kit.settings import Settings
 
 
 def create_app(settings: Settings, connection: MongoConnection | None = None) -> FastAPI:
-    return build_service_app(
+    app = build_service_app(
         title="microblog query service",
         settings=settings,
         router=router,
@@ -19,3 +20,5 @@ def create_app(settings: Settings, connection: MongoConnection | None = None) ->
         connection=connection,
         reads_read_models=True,
     )
+    install_read_your_writes(app, settings.consistency_wait_ms / 1000)
+    return app

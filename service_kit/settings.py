@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     command_url: str = "http://127.0.0.1:8081"
     query_url: str = "http://127.0.0.1:8082"
 
+    # Read-your-writes: how long a query carrying a write's token waits for the projector.
+    consistency_wait_ms: int = Field(default=2000, ge=0, le=30_000)
+
     # Projector.
     projector_batch_size: int = Field(default=200, ge=1, le=10_000)
     # How long one read of the stream waits for changes: bounds how late counts and the

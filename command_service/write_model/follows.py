@@ -2,6 +2,7 @@
 
 from bson import ObjectId
 
+from command_service.write_model.sessions import session_options, wrote
 from service_kit.clock import utc_now
 from service_kit.mongo import Database
 from service_kit.write_model import FOLLOWS, follow_key
@@ -12,7 +13,7 @@ async def upsert_follow(
 ) -> None:
     """Idempotent: following twice leaves one edge (and its first start point) and records no
     second change."""
-    await database[FOLLOWS].update_one(
+    result = await database[FOLLOWS].update_one(
         {"_id": follow_key(follower_id, followee_id)},
         {
             "$setOnInsert": {
@@ -23,8 +24,15 @@ async def upsert_follow(
             }
         },
         upsert=True,
+        **session_options(),
     )
+    if result.upserted_id is not None:
+        wrote()
 
 
 async def delete_follow(database: Database, follower_id: ObjectId, followee_id: ObjectId) -> None:
-    await database[FOLLOWS].delete_one({"_id": follow_key(follower_id, followee_id)})
+    result = await database[FOLLOWS].delete_one(
+        {"_id": follow_key(follower_id, followee_id)}, **session_options()
+    )
+    if result.deleted_count:
+        wrote()

@@ -9,6 +9,7 @@ from typing import cast
 from bson import ObjectId
 from pymongo import ReturnDocument
 
+from command_service.write_model.sessions import session_options, wrote
 from service_kit.clock import utc_now
 from service_kit.mongo import Database
 from service_kit.write_model import POST_SEQUENCES, POSTS, PostDocument
@@ -31,6 +32,7 @@ async def _next_post_number(database: Database, author_id: ObjectId) -> int:
         {"$inc": {"last": 1}},
         upsert=True,
         return_document=ReturnDocument.AFTER,
+        **session_options(),
     )
     assert counter is not None  # an upsert always returns the document after
     return int(counter["last"])
@@ -49,7 +51,8 @@ async def insert_post(
         created_at=utc_now(),
         deleted_at=None,
     )
-    await database[POSTS].insert_one(dict(post))
+    await database[POSTS].insert_one(dict(post), **session_options())
+    wrote()
     return post
 
 
@@ -58,5 +61,8 @@ async def mark_post_deleted(database: Database, post_id: ObjectId) -> bool:
     result = await database[POSTS].update_one(
         {"_id": post_id, "deleted_at": None},
         {"$set": {"deleted_at": utc_now(), "text": ""}},
+        **session_options(),
     )
+    if result.modified_count == 1:
+        wrote()
     return result.modified_count == 1

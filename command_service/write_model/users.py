@@ -5,6 +5,7 @@ from typing import cast
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
+from command_service.write_model.sessions import session_options, wrote
 from service_kit.clock import utc_now
 from service_kit.mongo import Database
 from service_kit.write_model import USERS, UserDocument
@@ -34,15 +35,19 @@ async def insert_user(
         updated_at=now,
     )
     try:
-        await database[USERS].insert_one(dict(user))
+        await database[USERS].insert_one(dict(user), **session_options())
     except DuplicateKeyError as error:  # the unique index settles concurrent sign-ups
         raise HandleAlreadyStored(handle) from error
+    wrote()
     return user
 
 
 async def replace_password_hash(database: Database, user_id: ObjectId, password_hash: str) -> None:
+    # A new hash changes nothing a reader sees: no consistency token for it.
     await database[USERS].update_one(
-        {"_id": user_id}, {"$set": {"password_hash": password_hash, "updated_at": utc_now()}}
+        {"_id": user_id},
+        {"$set": {"password_hash": password_hash, "updated_at": utc_now()}},
+        **session_options(),
     )
 
 
@@ -55,6 +60,8 @@ async def update_profile(
     if bio is not None:
         fields["bio"] = bio
     if fields:
-        await database[USERS].update_one(
-            {"_id": user_id}, {"$set": {**fields, "updated_at": utc_now()}}
+        result = await database[USERS].update_one(
+            {"_id": user_id}, {"$set": {**fields, "updated_at": utc_now()}}, **session_options()
         )
+        if result.modified_count:
+            wrote()

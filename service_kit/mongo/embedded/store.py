@@ -26,6 +26,7 @@ import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
+from bson.timestamp import Timestamp
 from mongomock_motor import AsyncMongoMockClient
 from pymongo import (
     DeleteMany,
@@ -109,6 +110,12 @@ class EmbeddedClient:
     async def close(self) -> None:
         """Nothing to release; a coroutine because `AsyncMongoClient.close` is one."""
 
+    def start_session(
+        self, causal_consistency: bool | None = None, **options: Any
+    ) -> EmbeddedSession:
+        """Like `AsyncMongoClient.start_session` (no transactions: options are ignored)."""
+        return EmbeddedSession(causal_consistency)
+
     async def pause(self) -> None:
         """Where a server would let other clients' operations run, let other tasks run."""
         if self.interleave:
@@ -121,6 +128,34 @@ class EmbeddedClient:
         result = operation()
         await self.pause()
         return result
+
+
+class EmbeddedSession:
+    """A causally consistent session, as far as this store needs one: it remembers the cluster
+    time of its latest write (`operation_time`), like PyMongo's `AsyncClientSession`. The store
+    runs one operation at a time, so reads in it always see its writes."""
+
+    def __init__(self, causal_consistency: bool | None = None) -> None:
+        self.causal_consistency = causal_consistency is not False
+        self._operation_time: Timestamp | None = None
+        self.has_ended = False
+
+    @property
+    def operation_time(self) -> Timestamp | None:
+        return self._operation_time
+
+    def advance_operation_time(self, operation_time: Timestamp) -> None:
+        if self._operation_time is None or operation_time > self._operation_time:
+            self._operation_time = operation_time
+
+    async def end_session(self) -> None:
+        self.has_ended = True
+
+    async def __aenter__(self) -> EmbeddedSession:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.end_session()
 
 
 class EmbeddedDatabase:
@@ -269,6 +304,7 @@ class EmbeddedCollection:
         )
 
     async def find_one(self, *args: Any, **kwargs: Any) -> Document | None:
+        _session_of(kwargs)  # one operation at a time: every read sees every earlier write
         filter = (args[0] if args else kwargs.get("filter")) or {}
         self._operation("find_one", filter, sort_of(kwargs.get("sort")))
         found: Document | None = await self._client.run(
@@ -282,6 +318,7 @@ class EmbeddedCollection:
         return count
 
     async def count_documents(self, filter: Mapping[str, Any], **kwargs: Any) -> int:
+        _session_of(kwargs)
         self._operation("count", filter)
         count: int = await self._client.run(lambda: self._sync.count_documents(filter, **kwargs))
         return count
@@ -324,7 +361,7 @@ class EmbeddedCollection:
 
     async def insert_one(self, document: Document, **kwargs: Any) -> InsertOneResult:
         self._operation("insert")
-        return await self._client.run(lambda: self._insert_one_now(document, **kwargs))
+        return await self._write(kwargs, lambda options: self._insert_one_now(document, **options))
 
     async def insert_many(
         self, documents: Iterable[Document], ordered: bool = True, **kwargs: Any
@@ -349,33 +386,38 @@ class EmbeddedCollection:
         self, filter: Mapping[str, Any], update: Any, upsert: bool = False, **kwargs: Any
     ) -> UpdateResult:
         self._operation("update", filter)
-        return await self._client.run(
-            lambda: self._update_one_now(filter, update, upsert=upsert, **kwargs)
+        return await self._write(
+            kwargs, lambda options: self._update_one_now(filter, update, upsert=upsert, **options)
         )
 
     async def update_many(
         self, filter: Mapping[str, Any], update: Any, upsert: bool = False, **kwargs: Any
     ) -> UpdateResult:
         self._operation("update", filter)
-        return await self._client.run(
-            lambda: self._update_many_now(filter, update, upsert=upsert, **kwargs)
+        return await self._write(
+            kwargs, lambda options: self._update_many_now(filter, update, upsert=upsert, **options)
         )
 
     async def replace_one(
         self, filter: Mapping[str, Any], replacement: Document, upsert: bool = False, **kwargs: Any
     ) -> UpdateResult:
         self._operation("update", filter)
-        return await self._client.run(
-            lambda: self._replace_one_now(filter, replacement, upsert=upsert, **kwargs)
+        return await self._write(
+            kwargs,
+            lambda options: self._replace_one_now(filter, replacement, upsert=upsert, **options),
         )
 
     async def delete_one(self, filter: Mapping[str, Any], **kwargs: Any) -> DeleteResult:
         self._operation("delete", filter)
-        return await self._client.run(lambda: self._delete_now(filter, many=False, **kwargs))
+        return await self._write(
+            kwargs, lambda options: self._delete_now(filter, many=False, **options)
+        )
 
     async def delete_many(self, filter: Mapping[str, Any], **kwargs: Any) -> DeleteResult:
         self._operation("delete", filter)
-        return await self._client.run(lambda: self._delete_now(filter, many=True, **kwargs))
+        return await self._write(
+            kwargs, lambda options: self._delete_now(filter, many=True, **options)
+        )
 
     async def find_one_and_update(
         self,
@@ -387,17 +429,20 @@ class EmbeddedCollection:
         **kwargs: Any,
     ) -> Document | None:
         self._operation("find_and_modify", filter, sort_of(kwargs.get("sort")))
-        return await self._client.run(
-            lambda: self._find_one_and_update_now(
-                filter, update, upsert=upsert, return_document=return_document, **kwargs
-            )
+        return await self._write(
+            kwargs,
+            lambda options: self._find_one_and_update_now(
+                filter, update, upsert=upsert, return_document=return_document, **options
+            ),
         )
 
     async def find_one_and_delete(
         self, filter: Mapping[str, Any], **kwargs: Any
     ) -> Document | None:
         self._operation("find_and_modify", filter, sort_of(kwargs.get("sort")))
-        return await self._client.run(lambda: self._find_one_and_delete_now(filter, **kwargs))
+        return await self._write(
+            kwargs, lambda options: self._find_one_and_delete_now(filter, **options)
+        )
 
     async def bulk_write(
         self, requests: Sequence[Any], ordered: bool = True, **kwargs: Any
@@ -445,6 +490,15 @@ class EmbeddedCollection:
         return await self._client.run(
             lambda: self.database._rename_now(self.name, new_name, drop_target=drop_target)
         )
+
+    async def _write(self, kwargs: dict[str, Any], step: Callable[[dict[str, Any]], T]) -> T:
+        """Run a write as one step; a session passed in learns the write's cluster time."""
+        session = _session_of(kwargs)
+        log = self._client.change_log
+        result, time = await self._client.run(lambda: (step(kwargs), log.last_time))
+        if session is not None:
+            session.advance_operation_time(time)
+        return result
 
     # ---- the operation log (round trips and query shapes, for tests) ----------------------------
 
@@ -599,7 +653,15 @@ def _synchronous(mock_collection: Any) -> Any:
 
 def _no_session(session: Any) -> None:
     if session is not None:
-        raise NotImplementedError("the embedded store has no sessions")
+        raise NotImplementedError("the embedded store supports sessions only for reads and writes")
+
+
+def _session_of(kwargs: dict[str, Any]) -> EmbeddedSession | None:
+    """Take the `session` option out of an operation's arguments (the mock has no sessions)."""
+    session = kwargs.pop("session", None)
+    if session is not None and not isinstance(session, EmbeddedSession):
+        raise TypeError(f"not a session of the embedded store: {session!r}")
+    return session
 
 
 def _update_description(before: Document, after: Document) -> Document:
