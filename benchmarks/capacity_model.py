@@ -739,6 +739,8 @@ def summary(result: Result, sizes: OplogSizes, planning: Planning) -> dict[str, 
 
 
 def _n(value: float) -> str:
+    if isinstance(value, int):
+        return f"{value:,}"
     if abs(value) >= 100:
         return f"{value:,.0f}"
     if abs(value) >= 10:
