@@ -15,7 +15,7 @@ bytes, for two designs:
 Every per-operation count cites the code path it comes from (file:function). Oplog sizes are
 `bson.encode` of oplog entries built around the project's real document shapes.
 
-    uv run python benchmarks/capacity_model.py --users 1000000 --seed 7 > capacity.md
+    .venv/bin/python benchmarks/capacity_model.py --users 1000000 --seed 7   # see docs/capacity.md
 """
 
 from __future__ import annotations
@@ -378,6 +378,8 @@ Distribution = list[tuple[int, float]]
 
 
 def distribution(values: Sequence[int], weights: Sequence[float] | None = None) -> Distribution:
+    if weights is not None and sum(weights) <= 0:
+        weights = None  # nobody has followers: no follow can be weighted by them
     tally: dict[int, float] = {}
     for index, value in enumerate(values):
         tally[value] = tally.get(value, 0.0) + (weights[index] if weights is not None else 1.0)

@@ -48,16 +48,22 @@ def test_deliveries_per_post_are_calibrated(tiny) -> None:
 
 
 def test_hybrid_never_writes_more_timeline_entries_than_full_fan_out(tiny) -> None:
-    _, _, results = tiny
+    _, sizes, results = tiny
     full, *hybrids = results
     for hybrid in hybrids:
         assert hybrid.deliveries_per_post <= full.deliveries_per_post
         written = hybrid.timeline_entries_written_per_second
         assert written <= full.timeline_entries_written_per_second
-        # the fan-out itself (post inserts, trims aside) never costs more round trips for writes
-        assert row(hybrid.changes, "post insert").per_call.docs_written <= row(
-            full.changes, "post insert"
-        ).per_call.docs_written * (2 if hybrid.design.cap else 1)
+    # Account by account, on either side of the threshold.
+    for followers in (0, 5, TINY.threshold - 1, TINY.threshold, 2_000_000):
+        graph = degenerate(followers)
+        by_design = [cm.model(TINY, graph, sizes, design) for design in cm.DESIGNS]
+        entries = [result.timeline_entries_written_per_second for result in by_design]
+        assert all(hybrid <= entries[0] for hybrid in entries[1:])
+        if followers < TINY.threshold:
+            assert entries[1] == entries[0]
+        else:
+            assert by_design[1].deliveries_per_post == 0
 
 
 def test_a_threshold_above_every_account_is_full_fan_out() -> None:
