@@ -1,0 +1,1 @@
+"""Models and measurements of microblog at scale; not shipped in the images."""
