@@ -10,7 +10,7 @@ import pytest
 from bson import ObjectId
 from pymongo.errors import AutoReconnect
 
-from query_service.projector import control
+from query_service.projector import control, rebuild
 from query_service.projector.applying import ChangeApplier
 from query_service.projector.checkpoints import PROJECTOR_CHECKPOINTS, load_checkpoint
 from query_service.projector.runner import Projector
@@ -384,3 +384,32 @@ async def test_the_checkpoint_records_the_cluster_time_of_the_last_applied_chang
     # The token itself moves on past the projector's own (filtered-out) writes while idle.
     assert checkpoint.resume_token["_data"] > last_post["_id"]["_data"]
     assert await stack.settle() == 0
+
+
+async def test_an_operator_rebuild_cut_short_by_a_crash_is_finished_by_the_next_projector(
+    stack: Stack, alice, monkeypatch
+):
+    # Found by the crash harness: the request used to die with the projector, "running" for good.
+    await alice.post("hello")
+    await stack.settle()
+    await control.request_rebuild(stack.read_database)
+    entered = asyncio.Event()
+
+    async def dies_mid_rebuild(*args: Any, **kwargs: Any) -> int:
+        entered.set()
+        await asyncio.Event().wait()
+        return 0
+
+    monkeypatch.setattr(rebuild, "replay_write_model", dies_mid_rebuild)
+    task = asyncio.create_task(stack.new_projector().catch_up())
+    await asyncio.wait_for(entered.wait(), 10)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    monkeypatch.undo()
+
+    await stack.new_projector().catch_up()
+
+    report = await control.rebuild_report(stack.read_database)
+    assert report is not None
+    assert report.state == "done"
+    assert await matches_the_specification(stack)

@@ -38,8 +38,15 @@ async def request_rebuild(database: Database) -> datetime:
     return requested_at
 
 
-async def rebuild_requested(database: Database) -> bool:
-    found = await database[PROJECTOR_CONTROL].find_one({"_id": REBUILD_ID, "state": "requested"})
+async def rebuild_pending(database: Database) -> bool:
+    """A rebuild an operator asked for, or one that a projector started and did not finish.
+
+    Only one projector writes at a time, and one that is rebuilding does not ask, so "running"
+    seen here means the previous projector died mid-rebuild: the request must not die with it.
+    """
+    found = await database[PROJECTOR_CONTROL].find_one(
+        {"_id": REBUILD_ID, "state": {"$in": ["requested", "running"]}}
+    )
     return found is not None
 
 

@@ -320,7 +320,7 @@ class Projector:
         self._last_control_poll = now
         for letter in await dead_letters.replay_requests(self._database):
             await self._replay_parked(letter)
-        if await control.rebuild_requested(self._database):
+        if await control.rebuild_pending(self._database):
             stream = await self._restart_with_rebuild(stream, "an operator asked for it")
         return stream
 
