@@ -1,15 +1,28 @@
-"""Password hashing with Argon2id (argon2-cffi).
+"""Password hashing with Argon2id (argon2-cffi), at a bounded cost per process.
 
-Hashing is CPU-bound by design, so it runs in a worker thread, off the event loop.
+Each hash takes PASSWORD_HASH_MEMORY_KIB of memory and real CPU time, so hashes run in their own
+small thread pool, never in the pool the framework uses for everything else, and at most
+`Settings.password_hash_concurrency` at a time (the memory budget divided by one hash's memory).
+A request that cannot start its hash within PASSWORD_HASH_QUEUE_TIMEOUT_MS gets `HashingBusy`,
+which the API answers with 503 and Retry-After: a flood costs waiting, not memory.
 """
 
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from starlette.concurrency import run_in_threadpool
 
 from service_kit.settings import Settings
+
+T = TypeVar("T")
+
+
+class HashingBusy(Exception):
+    """Every hashing slot stayed taken for the whole queue timeout."""
 
 
 @lru_cache(maxsize=4)
@@ -24,19 +37,34 @@ class Passwords:
             settings.password_hash_memory_kib,
             settings.password_hash_parallelism,
         )
+        self.concurrency = settings.password_hash_concurrency
+        self._queue_timeout = settings.password_hash_queue_timeout_ms / 1000
+        self._executor = ThreadPoolExecutor(self.concurrency, thread_name_prefix="argon2")
+        self._slots = asyncio.Semaphore(self.concurrency)
         # Verifying unknown handles against this keeps sign-in time the same for both failures.
         self._decoy_hash = self._hasher.hash("decoy password, never matches")
 
+    async def _run(self, work: Callable[..., T], *args: str) -> T:
+        try:
+            await asyncio.wait_for(self._slots.acquire(), self._queue_timeout)
+        except TimeoutError as error:
+            raise HashingBusy from error
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, work, *args)
+        finally:
+            self._slots.release()
+
     async def hash(self, password: str) -> str:
-        return await run_in_threadpool(self._hasher.hash, password)
+        return await self._run(self._hasher.hash, password)
 
     async def verify(self, password_hash: str | None, password: str) -> bool:
         try:
-            return await run_in_threadpool(
-                self._hasher.verify, password_hash or self._decoy_hash, password
-            )
+            return await self._run(self._hasher.verify, password_hash or self._decoy_hash, password)
         except (VerificationError, InvalidHashError):
             return False
 
     def needs_rehash(self, password_hash: str) -> bool:
         return self._hasher.check_needs_rehash(password_hash)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
