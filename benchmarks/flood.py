@@ -39,6 +39,28 @@ async def probe_reads(client: httpx.AsyncClient, path: str, stop: asyncio.Event)
     return latencies
 
 
+async def raw_post(base_url: str, path: str, body: bytes) -> tuple[int, int]:
+    """POST over a plain socket, so an early answer (413) is read even if sending stops."""
+    url = urlsplit(base_url)
+    reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    writer.write(head.encode())
+    try:
+        for start in range(0, len(body), 65536):
+            writer.write(body[start : start + 65536])
+            await writer.drain()
+    except ConnectionError:
+        pass  # the server answered and closed before reading it all
+    answer = await reader.read()
+    writer.close()
+    status = int(answer.split(b" ", 2)[1]) if answer else 0
+    body_bytes = len(answer.split(b"\r\n\r\n", 1)[1]) if b"\r\n\r\n" in answer else 0
+    return status, body_bytes
+
+
 async def flood(args: argparse.Namespace) -> dict[str, object]:
     limits = httpx.Limits(max_connections=args.sign_ins + 10)
     timeout = httpx.Timeout(args.deadline)
@@ -81,9 +103,7 @@ async def flood(args: argparse.Namespace) -> dict[str, object]:
         # A 17 MB body of unknown keys (what the issue measured).
         big = json.dumps({f"k{i}": i for i in range(args.big_keys)}).encode()
         started = time.perf_counter()
-        answer = await client.post(
-            "/command/v1/users", content=big, headers={"Content-Type": "application/json"}
-        )
+        status, answer_bytes = await raw_post(args.base_url, "/command/v1/users", big)
         big_seconds = time.perf_counter() - started
         return {
             "sign_ins": args.sign_ins,
@@ -96,8 +116,8 @@ async def flood(args: argparse.Namespace) -> dict[str, object]:
             "read_during_flood_ms_max": round(max(during) * 1000, 1),
             "read_samples_during_flood": len(during),
             "big_body_bytes": len(big),
-            "big_body_status": answer.status_code,
-            "big_body_response_bytes": len(answer.content),
+            "big_body_status": status,
+            "big_body_response_bytes": answer_bytes,
             "big_body_seconds": round(big_seconds, 2),
             "peak_rss_mib_after_big_body": round(memory_kib(args.pid, "VmHWM") / 1024),
         }

@@ -4,6 +4,7 @@ Hypothesis fuzzes the decoders (cursors, ids, tokens), extreme values included, 
 routes that take them.
 """
 
+import contextlib
 from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import quote
 
@@ -79,10 +80,8 @@ def test_any_signed_claims_verify_or_raise_invalid_token(claims: dict):
 @FUZZ
 @given(st.text(max_size=300))
 def test_any_bearer_text_verifies_or_raises_invalid_token(token: str):
-    try:
+    with contextlib.suppress(InvalidToken):
         verify_access_token(SETTINGS, token)
-    except InvalidToken:
-        pass
 
 
 def _signed(**claims) -> str:
