@@ -81,6 +81,7 @@ async def test_the_embedded_gateway_answers_readyz():
                 break
             assert ready.headers["content-type"] == PROBLEM_JSON
             await asyncio.sleep(0.025)
-        assert ready is not None and ready.status_code == 200
+        assert ready is not None
+        assert ready.status_code == 200
         assert ready.json()["status"] == "ready"
         assert (await client.head("/healthz")).status_code == 200
