@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from pymongo.errors import ConnectionFailure, ExecutionTimeout, WTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -95,7 +96,22 @@ async def _on_http_exception(request: Request, error: StarletteHTTPException) ->
         detail = f"No resource at {request.url.path}"
     elif error.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
         detail = f"{request.method} is not allowed on {request.url.path}"
+        # Starlette names only the first route that matched the path; list them all.
+        return Problem(
+            error.status_code, detail, headers={"Allow": _allowed_methods(request)}
+        ).response()
     return Problem(error.status_code, detail, headers=getattr(error, "headers", None)).response()
+
+
+def _allowed_methods(request: Request) -> str:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE and isinstance(route, BaseRoute):
+            methods.update(getattr(route, "methods", None) or ())
+    if "GET" in methods:
+        methods.add("HEAD")  # HeadAsGet answers HEAD wherever GET is routed
+    return ", ".join(sorted(methods))
 
 
 async def _on_validation_error(_: Request, error: RequestValidationError) -> JSONResponse:

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     # timeout, then get 503 with Retry-After.
     password_hash_memory_budget_mib: int = Field(default=256, ge=1)
     password_hash_queue_timeout_ms: int = Field(default=2000, ge=0, le=60_000)
+    password_hash_max_waiting: int = Field(default=16, ge=0, le=10_000)
 
     # Requests. A body above this size is refused with 413 before it is parsed.
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)

@@ -3,6 +3,8 @@
 import asyncio
 import json
 
+import pytest
+
 from command_service.passwords import HashingBusy, Passwords
 from service_kit.write_model import USERS
 from tests.support import PROBLEM_JSON, Stack, make_settings, running_stack
@@ -102,3 +104,23 @@ async def test_many_unknown_keys_get_a_bounded_answer(stack: Stack):
     assert len(problem["errors"]) == 20
     assert problem["errors_omitted"] > 2900
     assert len(response.content) < 5000
+
+
+async def test_beyond_the_waiting_room_a_hash_is_refused_at_once():
+    passwords = Passwords(
+        make_settings(
+            password_hash_memory_kib=64,
+            password_hash_memory_budget_mib=1,
+            password_hash_queue_timeout_ms=60_000,
+            password_hash_max_waiting=2,
+        )
+    )
+    for _ in range(passwords.concurrency):
+        await passwords._slots.acquire()  # every slot busy
+    waiting = [asyncio.create_task(passwords.hash("pw")) for _ in range(2)]
+    await asyncio.sleep(0)
+    with pytest.raises(HashingBusy):
+        await passwords.hash("pw")  # no 60 s wait: the waiting room is full
+    for task in waiting:
+        task.cancel()
+    passwords.close()

@@ -85,3 +85,11 @@ async def test_the_embedded_gateway_answers_readyz():
         assert ready.status_code == 200
         assert ready.json()["status"] == "ready"
         assert (await client.head("/healthz")).status_code == 200
+
+
+async def test_method_not_allowed_lists_every_method_of_the_path(stack: Stack):
+    response = await stack.command.get("/command/v1/users/alice/follow")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "DELETE, PUT"
+    sessions = await stack.command.put("/command/v1/sessions")
+    assert sessions.headers["allow"] == "DELETE, POST"
