@@ -20,7 +20,13 @@ from service_kit.tokens import InvalidToken, verify_access_token
 from service_kit.write_model import POSTS
 from tests.support import PROBLEM_JSON, Stack, User, make_settings
 
-DAY = timedelta(hours=23, minutes=59)
+MINUTES = 23 * 60 + 59  # UTC offsets are whole minutes, less than a day
+
+
+def offset(minutes: int) -> timezone:
+    return timezone(timedelta(minutes=minutes))
+
+
 SETTINGS = make_settings()
 SECRET = SETTINGS.jwt_secret.get_secret_value()  # type: ignore[union-attr]
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
@@ -42,7 +48,7 @@ def test_a_cursor_decodes_to_a_position_mongodb_can_store_or_is_invalid(cursor: 
 
 
 @FUZZ
-@given(st.datetimes(timezones=st.builds(timezone, st.timedeltas(-DAY, DAY))), st.text())
+@given(st.datetimes(timezones=st.integers(-MINUTES, MINUTES).map(offset)), st.text())
 def test_any_position_round_trips_through_a_cursor_or_is_refused(moment: datetime, item_id: str):
     try:
         decoded = decode_cursor(encode(Position(moment, item_id)))
