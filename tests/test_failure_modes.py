@@ -86,6 +86,9 @@ async def test_the_embedded_gateway_answers_readyz():
         assert ready.json()["status"] == "ready"
         assert (await client.head("/healthz")).status_code == 200
 
+        own.state.projector.status.phase = "retrying"  # the projector lost its stream
+        assert (await client.get("/readyz")).status_code == 503
+
 
 async def test_method_not_allowed_lists_every_method_of_the_path(stack: Stack):
     response = await stack.command.get("/command/v1/users/alice/follow")
