@@ -4,12 +4,12 @@ from collections.abc import AsyncIterator
 import pytest
 from hypothesis import settings
 
+from tests.support import Stack, User, make_settings, running_stack
+
 # CI runs the fuzz tests with a fixed seed, so a red build is reproducible; locally they explore.
 settings.register_profile("ci", derandomize=True, database=None)
 if os.environ.get("CI"):
     settings.load_profile("ci")
-
-from tests.support import Stack, User, make_settings, running_stack
 
 
 @pytest.fixture
