@@ -9,7 +9,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/$(TOOLS)/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 RUN := $(UV) run --frozen --extra embedded
 
-.PHONY: help install run run-separate test test-mongodb lint typecheck format smoke postman images manifests k8s-check clean
+.PHONY: help install run run-separate test test-mongodb lint typecheck format smoke postman contract images manifests k8s-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ smoke: ## the curl tour against a running stack (BASE_URL, default http://127.0.
 
 postman: install ## run the Postman collection with newman against a fresh embedded stack
 	scripts/postman.sh
+
+contract: install ## schemathesis against both OpenAPI documents through a fresh embedded gateway
+	scripts/schemathesis.sh
 
 images: ## build both images with Docker or Podman (IMAGE_TAG, IMAGE_REGISTRY, BASE_IMAGE_DIGEST)
 	scripts/build-images.sh

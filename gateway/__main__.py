@@ -28,5 +28,6 @@ if __name__ == "__main__":
         host=settings.bind_host,
         port=settings.gateway_port,
         log_config=None,
+        proxy_headers=False,
         timeout_graceful_shutdown=20,
     )

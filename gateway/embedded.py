@@ -1,9 +1,12 @@
 """The whole stack in one process on the embedded store: what `make run` starts by default."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from http import HTTPStatus
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 
 from command_service.main import create_app as create_command_app
 from gateway.app import PrefixDispatcher
@@ -12,8 +15,15 @@ from query_service.projector.runner import Projector
 from query_service.projector.service import running_projector
 from service_kit.mongo import MongoConnection
 from service_kit.mongo.connection import connect_embedded
-from service_kit.problems import install_problem_handlers
+from service_kit.problems import Problem, install_problem_handlers
+from service_kit.service_app import install_http_middleware
 from service_kit.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _not_ready(detail: str) -> JSONResponse:
+    return Problem(HTTPStatus.SERVICE_UNAVAILABLE, detail, slug="not-ready").response()
 
 
 def create_embedded_stack(
@@ -38,12 +48,27 @@ def create_embedded_stack(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        redirect_slashes=False,
     )
     install_problem_handlers(own)
+    install_http_middleware(own, settings, docs_paths=frozenset())
     own.state.projector = projector
 
     @own.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "store": "embedded", "projector": projector.status.phase}
+
+    @own.get("/readyz", tags=["health"], response_model=None)
+    async def readyz() -> dict[str, str] | JSONResponse:
+        """Ready when both services have prepared the store and the projector follows changes."""
+        try:
+            for service in (command_app, query_app):
+                await service.state.ready()
+        except Exception as error:  # any failure means "not ready"; the reason goes to the log
+            log.warning("not ready: %r", error)
+            return _not_ready("The store is not prepared yet.")
+        if projector.status.phase != "following":
+            return _not_ready(f"The projector is {projector.status.phase}, not following.")
+        return {"status": "ready", "store": "embedded", "projector": projector.status.phase}
 
     return PrefixDispatcher({"command": command_app, "query": query_app}, own)

@@ -12,6 +12,7 @@ from starlette.types import Receive, Scope, Send
 
 from gateway.app import PrefixDispatcher
 from service_kit.problems import Problem, install_problem_handlers
+from service_kit.service_app import install_http_middleware
 from service_kit.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -115,8 +116,10 @@ def create_proxy_gateway(settings: Settings) -> PrefixDispatcher:
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        redirect_slashes=False,
     )
     install_problem_handlers(own)
+    install_http_middleware(own, settings, docs_paths=frozenset())
 
     @own.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

@@ -13,7 +13,7 @@ from service_kit.tokens import InvalidToken, Principal, verify_access_token
 _bearer = HTTPBearer(auto_error=False, description="A JWT from POST /command/v1/sessions")
 
 
-def _unauthorized(detail: str) -> Problem:
+def unauthorized(detail: str) -> Problem:
     return Problem(
         HTTPStatus.UNAUTHORIZED,
         detail,
@@ -22,7 +22,7 @@ def _unauthorized(detail: str) -> Problem:
     )
 
 
-def app_settings(request: Request) -> Settings:
+async def app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -32,11 +32,11 @@ async def current_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None:
-        raise _unauthorized("Send an access token: Authorization: Bearer <token>.")
+        raise unauthorized("Send an access token: Authorization: Bearer <token>.")
     try:
         return verify_access_token(settings, credentials.credentials)
     except InvalidToken as error:
-        raise _unauthorized("The access token is invalid or expired.") from error
+        raise unauthorized("The access token is invalid or expired.") from error
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -26,6 +26,7 @@ def serve(
         host=settings.bind_host,
         port=port,
         log_config=None,
-        proxy_headers=True,
+        # Forwarded headers are read by service_kit.client_ip, only from TRUSTED_PROXIES.
+        proxy_headers=False,
         timeout_graceful_shutdown=graceful_seconds,
     )

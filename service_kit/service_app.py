@@ -6,13 +6,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from tenacity import AsyncRetrying, wait_exponential
 
 from service_kit.health import health_router
+from service_kit.middleware import BodySizeLimit, HeadAsGet, SecurityHeaders
 from service_kit.mongo import Database, MongoConnection, connect
 from service_kit.problems import install_problem_handlers
+from service_kit.rate_limits import RateLimits
 from service_kit.retries import log_retry
-from service_kit.settings import Settings
+from service_kit.settings import Settings, split_list
 
 PrepareDatabase = Callable[[Database], Awaitable[None]]
 
@@ -37,6 +40,7 @@ def build_service_app(
         database = app.state.database = (
             active.read_database if reads_read_models else active.database
         )
+        app.state.rate_limits = RateLimits(database, enabled=settings.rate_limits_enabled)
         # Serve /healthz even while MongoDB is unreachable; /readyz stays false until the indexes
         # the code relies on (e.g. unique handles) exist, so no traffic arrives before then.
         app.state.prepared = asyncio.create_task(
@@ -58,9 +62,12 @@ def build_service_app(
         docs_url=f"{public_prefix}/docs",
         redoc_url=None,
         openapi_url=f"{public_prefix}/openapi.json",
+        # A redirect to the slash-less path would be built from the Host header: answer 404.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     install_problem_handlers(app)
+    install_http_middleware(app, settings, docs_paths=frozenset({f"{public_prefix}/docs"}))
 
     # Ready = started and prepared, once. No per-probe MongoDB ping: the database is shared, so
     # a ping would take every pod out at once during a primary election, and the edge proxy
@@ -70,9 +77,27 @@ def build_service_app(
         if not prepared.done() or prepared.cancelled() or prepared.exception() is not None:
             raise RuntimeError("MongoDB is not prepared yet")
 
+    app.state.ready = ready
     app.include_router(health_router(ready))
     app.include_router(router)
     return app
+
+
+def install_http_middleware(app: FastAPI, settings: Settings, docs_paths: frozenset[str]) -> None:
+    """From the outside in: security headers, CORS, HEAD, the body size limit."""
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HeadAsGet)
+    origins = split_list(settings.cors_allow_origins)
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+            expose_headers=["Location", "Retry-After", "Idempotent-Replayed"],
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeaders, docs_paths=docs_paths)
 
 
 async def _prepare_until_done(title: str, prepare: PrepareDatabase, database: Database) -> None:

@@ -1,9 +1,10 @@
 """One typed settings object for every microblog process, read from environment variables."""
 
+import ipaddress
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,13 +21,37 @@ class Settings(BaseSettings):
 
     # Tokens. Required with a real MongoDB, where several processes must agree on it.
     jwt_secret: SecretStr | None = None
-    jwt_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    jwt_ttl_seconds: int = Field(default=900, ge=60, le=24 * 3600)
     jwt_issuer: str = "microblog"
+    # Refresh tokens rotate on every use; reusing one revokes its whole family (sign-in session).
+    refresh_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=300, le=90 * 24 * 3600)
 
     # Argon2id cost; the defaults are argon2-cffi's RFC 9106 low-memory profile.
     password_hash_time_cost: int = Field(default=3, ge=1)
     password_hash_memory_kib: int = Field(default=65536, ge=8)
     password_hash_parallelism: int = Field(default=4, ge=1)
+    # Memory the process may spend on concurrent hashes: the cap on simultaneous hashes is
+    # budget / PASSWORD_HASH_MEMORY_KIB (at least 1). Requests beyond it wait up to the queue
+    # timeout, then get 503 with Retry-After.
+    password_hash_memory_budget_mib: int = Field(default=256, ge=1)
+    password_hash_queue_timeout_ms: int = Field(default=2000, ge=0, le=60_000)
+    password_hash_max_waiting: int = Field(default=16, ge=0, le=10_000)
+
+    # Requests. A body above this size is refused with 413 before it is parsed.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+
+    # Rate limits ("N/second|minute|hour|day", the `limits` notation); counters live in MongoDB.
+    rate_limits_enabled: bool = True
+    rate_limit_sign_in_per_ip: str = "30/minute"
+    rate_limit_sign_in_per_handle: str = "10/minute"
+    rate_limit_sign_up_per_ip: str = "20/hour"
+    rate_limit_refresh_per_ip: str = "60/minute"
+    rate_limit_writes_per_user: str = "120/minute"
+    # Proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For is believed: the Ingress.
+    trusted_proxies: str = ""
+
+    # Browsers: origins allowed by CORS (comma-separated; empty means no cross-origin access).
+    cors_allow_origins: str = ""
 
     # Network. Containers set BIND_HOST=0.0.0.0; local runs stay on loopback.
     bind_host: str = "127.0.0.1"
@@ -70,6 +95,10 @@ class Settings(BaseSettings):
     def read_models_database(self) -> str:
         return self.read_model_mongodb_database or self.mongodb_database
 
+    @property
+    def password_hash_concurrency(self) -> int:
+        return max(1, self.password_hash_memory_budget_mib * 1024 // self.password_hash_memory_kib)
+
     @model_validator(mode="after")
     def _secret_required_with_real_mongodb(self) -> "Settings":
         if not self.embedded and self.jwt_secret is None:
@@ -85,6 +114,37 @@ class Settings(BaseSettings):
         if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value()) < 32:
             raise ValueError("JWT_SECRET must be at least 32 characters")
         return self
+
+    @field_validator(
+        "rate_limit_sign_in_per_ip",
+        "rate_limit_sign_in_per_handle",
+        "rate_limit_sign_up_per_ip",
+        "rate_limit_refresh_per_ip",
+        "rate_limit_writes_per_user",
+    )
+    @classmethod
+    def _rate_limit_notation(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError as error:
+            raise ValueError("use the notation N/second, N/minute, N/hour or N/day") from error
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for item in split_list(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as error:
+                raise ValueError("list IP addresses or CIDR networks, comma-separated") from error
+        return value
+
+
+def split_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 @lru_cache

@@ -1,5 +1,6 @@
 """Access tokens: HS256 JWTs issued by the command service and verified by both services."""
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -10,6 +11,9 @@ import jwt
 from service_kit.settings import Settings
 
 ALGORITHM = "HS256"
+# Clock skew tolerated between the process that issued a token and the one that verifies it.
+LEEWAY_SECONDS = 30
+_OBJECT_ID = re.compile(r"[0-9a-f]{24}")
 
 
 @dataclass(frozen=True)
@@ -18,6 +22,7 @@ class Principal:
 
     user_id: str
     handle: str
+    session_id: str | None = None  # the refresh-token family this access token was issued in
 
 
 @dataclass(frozen=True)
@@ -51,22 +56,38 @@ def issue_access_token(settings: Settings, principal: Principal) -> IssuedToken:
         "iat": now,
         "exp": now + timedelta(seconds=settings.jwt_ttl_seconds),
     }
+    if principal.session_id is not None:
+        claims["sid"] = principal.session_id
     token = jwt.encode(claims, _signing_key(settings), algorithm=ALGORITHM)
     return IssuedToken(access_token=token, expires_in=settings.jwt_ttl_seconds)
 
 
 def verify_access_token(settings: Settings, token: str) -> Principal:
+    """The principal a token speaks for; `InvalidToken` for anything else, whatever the input.
+
+    Beyond the signature, issuer and expiry, the token must not be issued in the future, and its
+    lifetime (exp - iat) must not exceed JWT_TTL_SECONDS, so a leaked secret or an old key cannot
+    mint tokens that live for years. The subject must be an id this API issues.
+    """
     try:
         claims = jwt.decode(
             token,
             _signing_key(settings),
             algorithms=[ALGORITHM],
             issuer=settings.jwt_issuer,
+            leeway=LEEWAY_SECONDS,
             options={"require": ["sub", "exp", "iat", "iss"]},
         )
-    except jwt.PyJWTError as error:
+    except (jwt.PyJWTError, ValueError, TypeError, OverflowError) as error:
         raise InvalidToken(str(error)) from error
-    subject, handle = claims.get("sub"), claims.get("handle")
-    if not isinstance(subject, str) or not isinstance(handle, str):
+    subject, handle, session = claims.get("sub"), claims.get("handle"), claims.get("sid")
+    if not isinstance(subject, str) or not _OBJECT_ID.fullmatch(subject):
+        raise InvalidToken("the subject is not a user id")
+    if not isinstance(handle, str) or not (session is None or isinstance(session, str)):
         raise InvalidToken("token claims are malformed")
-    return Principal(user_id=subject, handle=handle)
+    issued_at, expires_at = claims["iat"], claims["exp"]
+    if not all(isinstance(value, int | float) for value in (issued_at, expires_at)):
+        raise InvalidToken("token times are not numbers")
+    if expires_at - issued_at > settings.jwt_ttl_seconds:
+        raise InvalidToken("the token lives longer than this API issues tokens for")
+    return Principal(user_id=subject, handle=handle, session_id=session)

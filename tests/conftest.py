@@ -1,8 +1,10 @@
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from service_kit.mongo.embedded.operations import Operation, observe_operations
 from tests import index_hygiene
@@ -18,6 +20,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if embedded:
         config.hook.pytest_deselected(items=embedded)
         items[:] = [item for item in items if item not in embedded]
+
+
+# CI runs the fuzz tests with a fixed seed, so a red build is reproducible; locally they explore.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ conftest collects those issued by application code during the whole test run and
 here at the end. A shape is served by an index when, in the index's key order, the equality
 fields come first, then the sort (minus fields fixed by equality; all directions as declared or
 all reversed), and a range may use what follows (the ESR rule). Branches of `$or` are checked
-each. Unique indexes count as used: they exist for correctness.
+each. Unique and TTL indexes count as used: they exist for correctness and for the server's own
+expiry of documents, not for queries.
 """
 
 from collections.abc import Iterable, Mapping
@@ -29,6 +30,7 @@ class Index:
     name: str
     keys: tuple[tuple[str, int], ...]
     unique: bool
+    ttl: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ def declared_indexes() -> list[Index]:
             model.document["name"],
             tuple((str(k), int(v)) for k, v in model.document["key"].items()),
             bool(model.document.get("unique")),
+            "expireAfterSeconds" in model.document,
         )
         for collection, models in declared.items()
         for model in models
@@ -158,6 +161,6 @@ def check(operations: Iterable[Operation]) -> Report:
     unused = [
         f"{index.collection}.{index.name} {list(index.keys)}"
         for index in indexes
-        if (index.collection, index.name) not in used and not index.unique
+        if (index.collection, index.name) not in used and not (index.unique or index.ttl)
     ]
     return Report(sorted(unserved), unused, shapes)

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
+from service_kit.tokens import LEEWAY_SECONDS
 from service_kit.write_model import FOLLOWS, POSTS
 from tests.support import PROBLEM_JSON, Stack, User
 
@@ -53,7 +54,7 @@ async def test_writes_without_a_valid_token_are_401(stack: Stack, alice: User, h
 @pytest.mark.parametrize(
     "changes",
     [
-        {"exp": datetime.now(UTC) - timedelta(seconds=5)},
+        {"exp": datetime.now(UTC) - timedelta(seconds=LEEWAY_SECONDS + 5)},
         {"secret": "another-secret-that-is-long-enough-to-sign"},
         {"iss": "someone-else"},
     ],

@@ -4,7 +4,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 
-from command_service.write_model.sessions import command_scope
+from command_service.write_model.command_scope import command_scope
 from service_kit.consistency import TOKEN_HEADER, encode_token
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -3,12 +3,28 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-Handle = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{3,30}$")]
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
-Password = Annotated[str, StringConstraints(min_length=8, max_length=1024)]
-PostText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=280)]
+from service_kit.text import HANDLE_PATTERN, clean_text, encodable
+
+Handle = Annotated[str, StringConstraints(pattern=HANDLE_PATTERN)]
+# Length limits apply after normalization; the raw limit only stops absurd inputs early.
+DisplayName = Annotated[
+    str,
+    StringConstraints(max_length=200),
+    AfterValidator(lambda value: clean_text(value, newlines=False)),
+    StringConstraints(min_length=1, max_length=50),
+]
+Password = Annotated[
+    str, StringConstraints(min_length=8, max_length=1024), AfterValidator(encodable)
+]
+PostText = Annotated[
+    str,
+    StringConstraints(max_length=2000),
+    AfterValidator(lambda value: clean_text(value, newlines=True)),
+    StringConstraints(min_length=1, max_length=280),
+]
+PostId = Annotated[str, StringConstraints(max_length=100)]
 
 
 class StrictBody(BaseModel):
@@ -18,7 +34,10 @@ class StrictBody(BaseModel):
 class RegisterUser(StrictBody):
     handle: Handle = Field(description="3-30 letters, digits or underscores; unique ignoring case")
     password: Password = Field(description="At least 8 characters")
-    display_name: DisplayName
+    display_name: DisplayName = Field(
+        description="1-50 characters after NFC normalization and trimming; at least one visible "
+        "character, no control characters"
+    )
 
 
 class UserCreated(BaseModel):
@@ -28,19 +47,30 @@ class UserCreated(BaseModel):
 
 
 class SignIn(StrictBody):
-    handle: str = Field(max_length=100)
-    password: str = Field(max_length=1024)
+    handle: Annotated[str, StringConstraints(max_length=100)]
+    password: Annotated[str, StringConstraints(max_length=1024), AfterValidator(encodable)]
+
+
+class Refresh(StrictBody):
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
 class AccessToken(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a token type, not a secret)
-    expires_in: int = Field(description="Seconds until the token expires")
+    expires_in: int = Field(description="Seconds until the access token expires")
+    refresh_token: str = Field(
+        description="Single use: exchange it at POST /command/v1/sessions/refresh for a new pair"
+    )
+    refresh_expires_in: int = Field(description="Seconds until the refresh token expires")
 
 
 class CreatePost(StrictBody):
-    text: PostText = Field(description="1-280 characters after trimming")
-    reply_to: str | None = Field(default=None, description="Id of the post this one answers")
+    text: PostText = Field(
+        description="1-280 characters after NFC normalization and trimming; newlines allowed, "
+        "other control characters not; at least one visible character"
+    )
+    reply_to: PostId | None = Field(default=None, description="Id of the post this one answers")
 
 
 class PostCreated(BaseModel):

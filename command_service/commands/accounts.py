@@ -1,11 +1,13 @@
 """Sign-up and sign-in."""
 
 from command_service.commands.errors import HandleTaken, InvalidCredentials
+from command_service.commands.sessions import Session, start_session
 from command_service.passwords import Passwords
 from command_service.write_model import users
 from service_kit.mongo import Database
 from service_kit.settings import Settings
-from service_kit.tokens import IssuedToken, Principal, issue_access_token
+from service_kit.text import is_valid_handle
+from service_kit.tokens import Principal
 from service_kit.write_model import UserDocument
 
 
@@ -26,7 +28,10 @@ async def register_user(
 
 async def sign_in(
     database: Database, passwords: Passwords, settings: Settings, *, handle: str, password: str
-) -> IssuedToken:
+) -> Session:
+    if not is_valid_handle(handle):
+        # No account can have it (sign-up's rules are public), so no hash is spent on it.
+        raise InvalidCredentials
     user = await users.find_user_by_handle(database, handle)
     # An unknown handle still pays for a verification, so timing does not reveal which was wrong.
     verified = await passwords.verify(user["password_hash"] if user else None, password)
@@ -35,4 +40,4 @@ async def sign_in(
     if passwords.needs_rehash(user["password_hash"]):
         await users.replace_password_hash(database, user["_id"], await passwords.hash(password))
     principal = Principal(user_id=str(user["_id"]), handle=user["handle"])
-    return issue_access_token(settings, principal)
+    return await start_session(database, settings, principal)

@@ -27,3 +27,15 @@ class NotPostAuthor(CommandError):
 
 class CannotFollowSelf(CommandError):
     pass
+
+
+class InvalidRefreshToken(CommandError):
+    pass
+
+
+class IdempotencyKeyInUse(CommandError):
+    """Another request with the same key is still running."""
+
+
+class IdempotencyKeyReused(CommandError):
+    """The key was first used for a different request."""

@@ -2,7 +2,7 @@
 
 from bson import ObjectId
 
-from command_service.write_model.sessions import session_options, wrote
+from command_service.write_model.command_scope import session_options, wrote
 from service_kit.clock import utc_now
 from service_kit.mongo import Database
 from service_kit.write_model import FOLLOWS, follow_key

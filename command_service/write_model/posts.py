@@ -9,7 +9,7 @@ from typing import cast
 from bson import ObjectId
 from pymongo import ReturnDocument
 
-from command_service.write_model.sessions import session_options, wrote
+from command_service.write_model.command_scope import session_options, wrote
 from service_kit.clock import utc_now
 from service_kit.mongo import Database
 from service_kit.write_model import POST_SEQUENCES, POSTS, PostDocument

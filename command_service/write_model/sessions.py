@@ -1,53 +1,59 @@
-"""One causally consistent session per command, so its response can carry the write's cluster time.
+"""Refresh tokens: one document per token, grouped in families (one family per sign-in).
 
-`command_scope` opens the session around a request; write-model functions pass
-`**session_options()` to each driver write and call `wrote()` when something really changed (an
-idempotent repeat changes nothing, and there is nothing to wait for).
+Only a SHA-256 of each token's secret is stored. Using a token is a single conditional update
+(`used_at: None` → now), so of two concurrent uses exactly one wins, on any number of replicas.
 """
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from bson.timestamp import Timestamp
+from bson import ObjectId
+from pymongo import ReturnDocument
 
+from service_kit.clock import utc_now
 from service_kit.mongo import Database
 
-
-@dataclass
-class CommandScope:
-    session: Any  # pymongo's AsyncClientSession (or the embedded store's)
-    changed: bool = False
-
-    @property
-    def cluster_time(self) -> Timestamp | None:
-        """The cluster time of the command's latest write, if it changed anything."""
-        operation_time: Timestamp | None = self.session.operation_time
-        return operation_time if self.changed else None
+REFRESH_TOKENS = "refresh_tokens"
 
 
-_scope: ContextVar[CommandScope | None] = ContextVar("command_scope", default=None)
+async def insert_refresh_token(
+    database: Database,
+    *,
+    token_id: str,
+    family_id: str,
+    user_id: ObjectId,
+    secret_hash: str,
+    expires_at: datetime,
+) -> None:
+    await database[REFRESH_TOKENS].insert_one(
+        {
+            "_id": token_id,
+            "family_id": family_id,
+            "user_id": user_id,
+            "secret_hash": secret_hash,
+            "created_at": utc_now(),
+            "expires_at": expires_at,
+            "used_at": None,
+            "revoked": False,
+        }
+    )
 
 
-@asynccontextmanager
-async def command_scope(database: Database) -> AsyncIterator[CommandScope]:
-    async with database.client.start_session(causal_consistency=True) as session:
-        scope = CommandScope(session)
-        reset = _scope.set(scope)
-        try:
-            yield scope
-        finally:
-            _scope.reset(reset)
+async def find_refresh_token(database: Database, token_id: str) -> dict[str, Any] | None:
+    return await database[REFRESH_TOKENS].find_one({"_id": token_id})
 
 
-def session_options() -> dict[str, Any]:
-    scope = _scope.get()
-    return {"session": scope.session} if scope is not None else {}
+async def mark_used(database: Database, token_id: str) -> bool:
+    """True for the one caller that used the token first; False if it was used or revoked."""
+    used = await database[REFRESH_TOKENS].find_one_and_update(
+        {"_id": token_id, "used_at": None, "revoked": False},
+        {"$set": {"used_at": utc_now()}},
+        return_document=ReturnDocument.AFTER,
+    )
+    return used is not None
 
 
-def wrote() -> None:
-    scope = _scope.get()
-    if scope is not None:
-        scope.changed = True
+async def revoke_family(database: Database, family_id: str) -> None:
+    await database[REFRESH_TOKENS].update_many(
+        {"family_id": family_id}, {"$set": {"revoked": True}}
+    )

@@ -5,9 +5,10 @@ from typing import cast
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
-from command_service.write_model.sessions import session_options, wrote
+from command_service.write_model.command_scope import session_options, wrote
 from service_kit.clock import utc_now
 from service_kit.mongo import Database
+from service_kit.text import handle_key
 from service_kit.write_model import USERS, UserDocument
 
 
@@ -16,8 +17,21 @@ class HandleAlreadyStored(Exception):
 
 
 async def find_user_by_handle(database: Database, handle: str) -> UserDocument | None:
-    found = await database[USERS].find_one({"handle_lower": handle.lower()})
+    """The user with this handle, ignoring case; None for anything sign-up would not accept."""
+    key = handle_key(handle)
+    if key is None:
+        return None
+    found = await database[USERS].find_one({"handle_lower": key})
     return cast(UserDocument, found) if found else None
+
+
+async def find_user_by_id(database: Database, user_id: ObjectId) -> UserDocument | None:
+    found = await database[USERS].find_one({"_id": user_id})
+    return cast(UserDocument, found) if found else None
+
+
+async def user_exists(database: Database, user_id: ObjectId) -> bool:
+    return await database[USERS].find_one({"_id": user_id}, projection={"_id": 1}) is not None
 
 
 async def insert_user(

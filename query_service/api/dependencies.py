@@ -19,7 +19,7 @@ from service_kit.mongo import Database
 from service_kit.problems import Problem
 
 
-def database(request: Request) -> Database:
+async def database(request: Request) -> Database:
     db: Database = request.app.state.database
     return db
 
@@ -33,7 +33,7 @@ class PageRequest:
     position: Position | None
 
 
-def page_request(
+async def page_request(
     limit: Annotated[int, Query(ge=1, le=100, description="Items per page, 1-100")] = 20,
     cursor: Annotated[
         str | None, Query(max_length=512, description="next_cursor of the previous page")

@@ -6,12 +6,15 @@ from query_service.api.dependencies import Page, ReadDatabase, post_page
 from query_service.api.schemas import PostPage
 from query_service.read_models.timelines import home_timeline as timeline_page
 from service_kit.auth import CurrentPrincipal
+from service_kit.problems import problem_responses
 
 router = APIRouter(tags=["timeline"])
 
 
 @router.get(
-    "/timeline", summary="Home timeline: your posts and those of people you follow, newest first"
+    "/timeline",
+    summary="Home timeline: your posts and those of people you follow, newest first",
+    responses=problem_responses(400, 401),
 )
 async def home_timeline(
     principal: CurrentPrincipal, page: Page, database: ReadDatabase

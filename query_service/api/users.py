@@ -9,26 +9,34 @@ from query_service.api.schemas import PostPage, User
 from query_service.read_models.posts import posts_by_author
 from query_service.read_models.users import UserView, user_by_handle
 from service_kit.mongo import Database
-from service_kit.problems import Problem
+from service_kit.problems import Problem, problem_responses
+from service_kit.text import is_valid_handle
 
 router = APIRouter(tags=["users"])
 
 
 async def _user_or_404(database: Database, handle: str) -> UserView:
-    user = await user_by_handle(database, handle)
+    # Sign-up's rules first: a look-alike or malformed handle names nobody.
+    user = await user_by_handle(database, handle) if is_valid_handle(handle) else None
     if user is None:
         raise Problem(
-            HTTPStatus.NOT_FOUND, f"No user has the handle {handle!r}.", slug="user-not-found"
+            HTTPStatus.NOT_FOUND, f"No user has the handle {handle[:40]!r}.", slug="user-not-found"
         )
     return user
 
 
-@router.get("/users/{handle}", summary="A user's profile and counts")
+@router.get(
+    "/users/{handle}", summary="A user's profile and counts", responses=problem_responses(404)
+)
 async def get_user(handle: str, database: ReadDatabase) -> User:
     return User.model_validate(await _user_or_404(database, handle))
 
 
-@router.get("/users/{handle}/posts", summary="A user's posts and replies, newest first")
+@router.get(
+    "/users/{handle}/posts",
+    summary="A user's posts and replies, newest first",
+    responses=problem_responses(400, 404),
+)
 async def user_posts(handle: str, page: Page, database: ReadDatabase) -> PostPage:
     user = await _user_or_404(database, handle)
     return post_page(await posts_by_author(database, user["_id"], page.limit, page.position))

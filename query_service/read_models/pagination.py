@@ -5,7 +5,7 @@ import binascii
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 Item = TypeVar("Item")
@@ -42,10 +42,21 @@ def decode_cursor(cursor: str) -> Position:
         payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
         created_at = datetime.fromisoformat(payload["t"])
         item_id = payload["id"]
-    except (binascii.Error, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
+        if not isinstance(item_id, str) or created_at.tzinfo is None:
+            raise InvalidCursor(cursor)
+        # In UTC, as stored; an offset that pushes the time past year 1-9999 is not a cursor.
+        created_at = created_at.astimezone(UTC)
+        item_id.encode("utf-8")  # lone surrogates cannot go into a BSON query
+    except (
+        binascii.Error,
+        UnicodeError,
+        ValueError,
+        KeyError,
+        TypeError,
+        OverflowError,
+        RecursionError,
+    ) as error:
         raise InvalidCursor(cursor) from error
-    if not isinstance(item_id, str) or created_at.tzinfo is None:
-        raise InvalidCursor(cursor)
     return Position(created_at=created_at, id=item_id)
 
 
