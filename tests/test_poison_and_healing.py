@@ -166,3 +166,27 @@ async def test_healthz_fails_when_the_loop_makes_no_progress_for_too_long(monkey
             assert response.headers["content-type"] == PROBLEM_JSON
             assert response.json()["type"].endswith("stalled")
             never.set()
+
+
+async def test_a_projector_cancelled_in_the_middle_of_a_change_stops_at_once(
+    stack: Stack, alice: User, monkeypatch
+):
+    # Found by the crash harness: the retry loop used to take a cancellation for a failed attempt.
+    started, calls = asyncio.Event(), 0
+
+    async def hangs(self, context, change):
+        nonlocal calls
+        calls += 1
+        started.set()
+        await asyncio.Event().wait()
+
+    await alice.post("hangs")
+    monkeypatch.setattr(TimelinesProjection, "apply", hangs)
+    task = asyncio.create_task(stack.settle())
+    await asyncio.wait_for(started.wait(), 10)
+    task.cancel()
+    done, _ = await asyncio.wait([task], timeout=2)
+
+    assert task in done
+    assert task.cancelled()
+    assert calls == 1

@@ -76,7 +76,10 @@ class ChangeApplier:
         async for attempt in AsyncRetrying(
             stop=stop_after_attempt(self.attempts),
             wait=wait_exponential(multiplier=self.backoff_seconds, max=10),
-            retry=retry_if_exception(lambda error: not is_infrastructure_error(error)),
+            # Only real failures: a cancellation (the process stopping) must end the work at once.
+            retry=retry_if_exception(
+                lambda error: isinstance(error, Exception) and not is_infrastructure_error(error)
+            ),
             reraise=True,
         ):
             with attempt:
