@@ -9,7 +9,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/$(TOOLS)/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 RUN := $(UV) run --frozen --extra embedded
 
-.PHONY: help install run run-separate test lint typecheck format smoke postman manifests k8s-check clean
+.PHONY: help install run run-separate test crash-harness lint typecheck format smoke postman manifests k8s-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ test: install ## lint, type-check and run the test suite
 	$(RUN) ruff format --check .
 	$(RUN) mypy
 	$(RUN) pytest
+
+crash-harness: install ## the full crash harness: 10,000 changes, 100 projector kills (SEED=1)
+	$(RUN) python -m tests.harness.crash --changes 10000 --kills 100 --writers 8 --seed $${SEED:-1}
 
 lint: install ## ruff lint and format check
 	$(RUN) ruff check .
