@@ -35,7 +35,7 @@ from query_service.projector.runner import WRITE_MODEL_CHANGES, Projector
 from service_kit.mongo import Database
 from service_kit.settings import Settings
 from tests.harness.audit import Audit, audit_read_models, snapshot
-from tests.harness.kills import Kill, kill
+from tests.harness.kills import Kill, kill, where_suspended
 from tests.histories import Step, Writers
 from tests.reference_model import expected_read_models
 from tests.support import make_settings, store
@@ -45,6 +45,8 @@ WEIGHTS = {"post": 7, "reply": 3, "delete": 2, "follow": 4, "unfollow": 2, "rena
 ACTIONS = tuple(action for action, weight in WEIGHTS.items() for _ in range(weight))
 SKEWS_MS = (0, -1500, 1500, -250, 250, 4000, -4000, 40)
 Progress = Callable[[str], None]
+# What the kill after a rebuild trigger aims at, in turn: the most delicate stage first.
+REBUILD_TARGETS = ("swapping in", "catching up", "replaying", "preparing shadows")
 
 
 @dataclass(frozen=True)
@@ -274,7 +276,7 @@ async def _killer(run: Run, rng: random.Random) -> None:
         # The n-th kill waits for its share of the changes, so kills spread over the whole run.
         await _until_changes(run, run.kill_due_at(number))
         if number > 1 and (number - 1) % config.rebuild_every == 0:
-            await _wait_for_rebuild(run, rng)
+            await _wait_for_rebuild(run, rng, _rebuild_target(run.summary.rebuild_triggers))
         else:
             await _wait_for_following(run)
             await asyncio.sleep(rng.uniform(0, config.max_kill_delay))
@@ -293,13 +295,20 @@ async def _until_changes(run: Run, count: int) -> None:
         await asyncio.sleep(0.01)
 
 
-async def _wait_for_rebuild(run: Run, rng: random.Random) -> None:
-    """Let a rebuild get going, then let it run a random number of operations further."""
-    for _ in range(20_000):  # bounded: a rebuild that never starts just gets an ordinary kill
-        if run.projector is not None and run.projector.status.phase == "rebuilding":
+def _rebuild_target(triggers: int) -> str:
+    """The stage the kill after the n-th trigger aims at: each stage in turn, each once after a
+    deleted checkpoint and once after an operator's request."""
+    return REBUILD_TARGETS[(triggers - 1) // 2 % len(REBUILD_TARGETS)]
+
+
+async def _wait_for_rebuild(run: Run, rng: random.Random, target: str) -> None:
+    """Let the rebuild reach the `target` stage, then kill it within a few operations."""
+    for _ in range(5_000_000):  # bounded: a rebuild that ends first is killed after it
+        task = run.task
+        if task is None or task.done() or where_suspended(task) == f"rebuild:{target}":
             break
         await asyncio.sleep(0)
-    for _ in range(rng.randrange(1, 400)):
+    for _ in range(rng.randrange(3)):
         await asyncio.sleep(0)
 
 
