@@ -120,7 +120,7 @@ class Summary:
             f"kills                     {self.kills}",
             f"  mid-batch               {self.kills_mid_batch}",
             f"  mid-rebuild             {self.kills_mid_rebuild}",
-            *(f"    {place:<22}{n}" for place, n in sorted(self.kill_places.items())),
+            *(f"    {place:<25} {n}" for place, n in sorted(self.kill_places.items())),
             f"cancellations swallowed   {self.swallowed}",
             f"projector failures        {len(self.failures)}",
             f"rebuilds triggered        {self.rebuild_triggers} (started {self.rebuilds_started}, "
