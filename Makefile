@@ -9,7 +9,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/$(TOOLS)/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 RUN := $(UV) run --frozen --extra embedded
 
-.PHONY: help install run run-separate test test-mongodb lint typecheck format smoke postman contract images manifests k8s-check clean
+.PHONY: help install run run-separate test test-mongodb crash-harness lint typecheck format smoke postman contract images manifests k8s-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ test: install ## lint, type-check and run the test suite
 
 test-mongodb: ## the tests on a throwaway MongoDB 8 replica set (needs Docker or Podman)
 	TEST_MONGODB_URI="$$(scripts/mongodb-test-replica-set.sh start)" $(MAKE) test
+
+crash-harness: install ## the full crash harness: 10,000 changes, 100 projector kills (SEED=1)
+	$(RUN) python -m tests.harness.crash --changes 10000 --kills 100 --writers 8 --seed $${SEED:-1}
 
 lint: install ## ruff lint and format check
 	$(RUN) ruff check .

@@ -1,0 +1,1 @@
+"""Harnesses that run the real services' code under adverse conditions and report figures."""
