@@ -9,6 +9,7 @@ has applied everything up to that cluster time, or after a bounded wait, saying 
 import base64
 import binascii
 import struct
+import time
 
 from bson.timestamp import Timestamp
 
@@ -16,6 +17,9 @@ TOKEN_HEADER = "X-Consistency-Token"  # noqa: S105 (a header name, not a secret)
 STATE_HEADER = "X-Consistency"
 TOKEN_PARAMETER = "consistent_after"  # noqa: S105 (a parameter name)
 _PACKED = struct.Struct(">II")  # a cluster time: seconds and increment
+# A cluster time follows the servers' clocks; one far ahead of ours was not issued by this API
+# (and would only make a query wait for nothing).
+MAX_AHEAD_SECONDS = 300
 
 
 class InvalidConsistencyToken(ValueError):
@@ -34,4 +38,6 @@ def decode_token(token: str) -> Timestamp:
         seconds, increment = _PACKED.unpack(base64.urlsafe_b64decode(token + "="))
     except (binascii.Error, struct.error, ValueError) as error:
         raise InvalidConsistencyToken(token) from error
+    if seconds > time.time() + MAX_AHEAD_SECONDS:
+        raise InvalidConsistencyToken(token)
     return Timestamp(seconds, increment)

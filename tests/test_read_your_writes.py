@@ -80,13 +80,14 @@ async def test_every_write_that_changes_something_has_a_token_and_a_repeat_has_n
 
 
 async def test_a_token_that_this_api_did_not_issue_is_a_400(stack: Stack):
-    for bad in ("nonsense", "AAAAAAAAAAAA", "!!!!!!!!!!!", "ÄÄÄÄÄÄÄÄÄÄÄ"):
+    # 11 characters of base64url decode to a time, but "not-a-token" is centuries from now.
+    for bad in ("nonsense", "AAAAAAAAAAAA", "!!!!!!!!!!!", "ÄÄÄÄÄÄÄÄÄÄÄ", "not-a-token"):
         read = await stack.query.get("/query/v1/users/alice", params={"consistent_after": bad})
         assert read.status_code == 400, bad
         assert read.headers["content-type"] == PROBLEM_JSON
 
 
-@given(st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1))
+@given(st.integers(0, 1_700_000_000), st.integers(0, 2**32 - 1))
 def test_tokens_round_trip(seconds, increment):
     assert decode_token(encode_token(Timestamp(seconds, increment))) == Timestamp(
         seconds, increment
