@@ -307,3 +307,18 @@ async def test_a_fenced_database_sends_no_write_once_the_deadline_has_passed():
         assert await database["post_views"].find({}).to_list(None) == [
             {"_id": "written while leading", "n": 1}
         ]
+
+
+async def test_work_that_fails_while_leading_releases_the_lease_and_reports_the_error(
+    lease_stores,
+):
+    async def failing(resign: asyncio.Event) -> None:
+        raise RuntimeError("the projector loop died")
+
+    election = LeaderElection(lease_stores(), "a", lease_seconds=LEASE, renew_seconds=RENEW)
+    with pytest.raises(RuntimeError, match="loop died"):
+        await asyncio.wait_for(election.run(failing, asyncio.Event()), 5)
+
+    record = await lease_stores().read()
+    assert record is not None
+    assert record.holder is None, "released, so a standby takes over at once"

@@ -235,13 +235,15 @@ class LeaderElection:
                 await asyncio.wait({task})  # unlike `await task`, keeps the work's error in it
             leading = self.fence.is_open()
             self.fence.close()
-        if task.cancelled():
-            return
-        if leading:
+        if leading:  # the work ended by itself: `stop`, or an error
             await self._release()
-        error = task.exception()
-        if error is not None:
-            raise error
+        error = None if task.cancelled() else task.exception()
+        if error is None:
+            return
+        if not leading:  # it failed while being interrupted: standing by is the answer
+            log.warning("leader election: the work ended with %r after the lease was lost", error)
+            return
+        raise error
 
     async def _renew(self) -> bool | None:
         """True when renewed, False when it failed (retry), None when someone else holds it."""

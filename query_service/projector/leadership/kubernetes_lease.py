@@ -60,7 +60,8 @@ class KubernetesLease:
                     self._api.replace_namespaced_lease, self.name, self.namespace, body
                 )
         except ApiException as error:
-            if error.status == CONFLICT:
+            # A Lease deleted under its holder is lost as surely as one overwritten.
+            if error.status == CONFLICT or (expected is not None and error.status == NOT_FOUND):
                 raise LeaseConflict(f"lease {self.name}: {error.reason}") from error
             raise
         return _record(stored)
