@@ -322,3 +322,39 @@ async def test_work_that_fails_while_leading_releases_the_lease_and_reports_the_
     record = await lease_stores().read()
     assert record is not None
     assert record.holder is None, "released, so a standby takes over at once"
+
+
+async def test_the_settings_choose_the_lease_store(monkeypatch, tmp_path):
+    from kubernetes import config
+
+    from query_service.projector.leadership import kubernetes_lease, leader_election
+
+    async with store(make_settings()) as (_, connection):
+        database = connection.database
+        assert leader_election(make_settings(), database) is None  # one replica, no election
+
+        mongodb = leader_election(
+            make_settings(projector_leader_election="mongodb", pod_name="projector-0"), database
+        )
+        assert mongodb is not None
+        assert isinstance(mongodb._store, MongoLease)
+        assert (mongodb.identity, mongodb.lease_seconds, mongodb.renew_seconds) == (
+            "projector-0",
+            15.0,
+            5.0,
+        )
+
+        loaded: list[str] = []
+        monkeypatch.setattr(config, "load_incluster_config", lambda: loaded.append("in-cluster"))
+        namespace_file = tmp_path / "namespace"
+        namespace_file.write_text("microblog-prod\n")
+        monkeypatch.setattr(kubernetes_lease, "SERVICE_ACCOUNT_NAMESPACE", namespace_file)
+        in_cluster = leader_election(
+            make_settings(projector_leader_election="kubernetes", pod_name="projector-1"), database
+        )
+        assert in_cluster is not None
+        lease = in_cluster._store
+        assert isinstance(lease, KubernetesLease)
+        assert loaded == ["in-cluster"]
+        assert (lease.namespace, lease.name) == ("microblog-prod", "microblog-projector")
+        assert isinstance(lease._api, client.CoordinationV1Api)
