@@ -1,6 +1,8 @@
 """One typed settings object for every microblog process, read from environment variables."""
 
 import ipaddress
+import os
+import socket
 from functools import lru_cache
 from typing import Literal
 
@@ -78,6 +80,17 @@ class Settings(BaseSettings):
     projector_poison_backoff_ms: int = Field(default=200, ge=0, le=60_000)
     # /healthz of the projector fails when the loop shows no progress for this long.
     projector_stall_seconds: int = Field(default=300, ge=1)
+    # Several projector replicas: one projects, elected through a lease (query_service/projector/
+    # leadership). `none` means a single replica that always projects.
+    projector_leader_election: Literal["none", "mongodb", "kubernetes"] = "none"
+    projector_lease_name: str = Field(default="microblog-projector", min_length=1)
+    # A standby takes over this long after the leader's last renewal; the leader stops writing
+    # `renew` seconds before that, and renews every `renew` seconds.
+    projector_lease_seconds: float = Field(default=15.0, gt=0, le=3600)
+    projector_lease_renew_seconds: float = Field(default=5.0, gt=0, le=1800)
+    # Who this replica is in the lease: unique per process (Kubernetes sets POD_NAME).
+    pod_name: str | None = None
+    pod_namespace: str | None = None
 
     # Embedded store: how many change events it keeps for resuming (the oplog window).
     embedded_change_history: int = Field(default=100_000, ge=10)
@@ -98,6 +111,19 @@ class Settings(BaseSettings):
     @property
     def password_hash_concurrency(self) -> int:
         return max(1, self.password_hash_memory_budget_mib * 1024 // self.password_hash_memory_kib)
+
+    @property
+    def projector_identity(self) -> str:
+        return self.pod_name or f"{socket.gethostname()}-{os.getpid()}"
+
+    @model_validator(mode="after")
+    def _lease_leaves_time_to_renew(self) -> "Settings":
+        if 2 * self.projector_lease_renew_seconds >= self.projector_lease_seconds:
+            raise ValueError(
+                "PROJECTOR_LEASE_RENEW_SECONDS must be less than half of PROJECTOR_LEASE_SECONDS: "
+                "the leader stops that long before a standby may start, and needs a retry before"
+            )
+        return self
 
     @model_validator(mode="after")
     def _secret_required_with_real_mongodb(self) -> "Settings":

@@ -41,3 +41,26 @@ def test_a_malformed_number_names_its_variable(monkeypatch):
         get_settings()
 
     assert "QUERY_PORT" in str(stopped.value)
+
+
+def test_a_renew_interval_of_half_the_lease_or_more_is_refused(monkeypatch):
+    monkeypatch.setenv("PROJECTOR_LEASE_SECONDS", "10")
+    monkeypatch.setenv("PROJECTOR_LEASE_RENEW_SECONDS", "5")
+
+    with pytest.raises(SystemExit) as stopped:
+        get_settings()
+
+    assert "PROJECTOR_LEASE_RENEW_SECONDS must be less than half" in str(stopped.value)
+
+
+def test_the_projector_identity_is_the_pod_name_when_kubernetes_gives_one(monkeypatch):
+    monkeypatch.delenv("POD_NAME", raising=False)
+    assert get_settings().projector_identity  # hostname-pid otherwise
+    get_settings.cache_clear()
+    monkeypatch.setenv("POD_NAME", "microblog-projector-7d9f-abcde")
+    monkeypatch.setenv("PROJECTOR_LEADER_ELECTION", "kubernetes")
+
+    settings = get_settings()
+
+    assert settings.projector_identity == "microblog-projector-7d9f-abcde"
+    assert settings.projector_leader_election == "kubernetes"

@@ -21,6 +21,7 @@ from pymongo.errors import (
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from query_service.projector import dead_letters
+from query_service.projector.leadership.election import LeadershipLost
 from query_service.projector.projection import Change, ProjectionContext
 from query_service.read_models.registry import projections_of
 
@@ -37,7 +38,10 @@ class WriteModelReset(Exception):
 
 
 def is_infrastructure_error(error: BaseException) -> bool:
-    if isinstance(error, ConnectionFailure | ExecutionTimeout | WaitQueueTimeoutError):
+    # LeadershipLost: a write refused after the lease deadline; nothing is wrong with the change.
+    if isinstance(
+        error, ConnectionFailure | ExecutionTimeout | WaitQueueTimeoutError | LeadershipLost
+    ):
         return True
     if isinstance(error, OperationFailure):
         return error.code in TRANSIENT_SERVER_CODES or error.has_error_label("RetryableWriteError")
@@ -76,7 +80,7 @@ class ChangeApplier:
         async for attempt in AsyncRetrying(
             stop=stop_after_attempt(self.attempts),
             wait=wait_exponential(multiplier=self.backoff_seconds, max=10),
-            # Only real failures: a cancellation (the process stopping) must end the work at once.
+            # Never a cancellation (a BaseException): retrying it would swallow it.
             retry=retry_if_exception(
                 lambda error: isinstance(error, Exception) and not is_infrastructure_error(error)
             ),

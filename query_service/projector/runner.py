@@ -5,6 +5,7 @@ the projections make harmless (see `projection.py`). Errors reopen the stream fr
 after a backoff. A checkpoint the history no longer reaches, a dropped write-model collection or an
 operator's request rebuilds the read models into shadows swapped in at the end (`rebuild.py`);
 a rebuild that fails leaves the live read models as they were and is retried with backoff.
+With several replicas, `run_while_leading` runs the loop only while this one holds the lease.
 """
 
 import asyncio
@@ -22,6 +23,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 from query_service.projector import control, dead_letters, rebuild
 from query_service.projector.applying import ChangeApplier, WriteModelReset
 from query_service.projector.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
+from query_service.projector.leadership import LeaderElection
 from query_service.projector.projection import Change, ProjectionContext, ProjectionSettings
 from query_service.projector.rebuild import RebuildFailed
 from query_service.read_models.registry import ensure_read_model_indexes
@@ -55,9 +57,8 @@ Stream = AsyncChangeStream[Change]
 class ProjectorStatus:
     """What the health endpoints, the logs and the admin command report about the loop."""
 
-    phase: str = (
-        "starting"  # starting | rebuilding | following | retrying | rebuild-failed | stopped
-    )
+    # starting | rebuilding | following | retrying | rebuild-failed | standby | stopped
+    phase: str = "starting"
     changes_applied: int = 0
     rebuilds: int = 0
     rebuild_stage: str | None = None
@@ -78,6 +79,30 @@ class ProjectorStatus:
 
 class ChangeStreamHistoryLost(Exception):
     pass
+
+
+async def run_while_leading(
+    projector: "Projector", election: LeaderElection, stop: asyncio.Event
+) -> None:
+    """Follow the stream only while this replica holds the lease; otherwise stand by.
+
+    Losing the lease closes the fence of the projector's database (built with
+    `leadership.fenced`), so no write is sent after the deadline, and cancels the loop at its
+    next await; the stream is closed as the loop unwinds. `stop` ends the current batch, then
+    releases the lease so a standby takes over at once."""
+
+    async def lead(resign: asyncio.Event) -> None:
+        projector.status.progressed()  # a new term: its stall clock starts now
+        try:
+            await projector.run(resign)
+        finally:
+            projector.status.phase = "standby"
+
+    projector.status.phase = "standby"
+    try:
+        await election.run(lead, stop)
+    finally:
+        projector.status.phase = "stopped"
 
 
 class Projector:

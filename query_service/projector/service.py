@@ -3,6 +3,10 @@
 `/healthz` fails once the loop has died or has made no progress for `PROJECTOR_STALL_SECONDS`
 while it is not idle (so Kubernetes restarts the pod); `/readyz` also needs MongoDB to answer and
 the loop to be following the stream rather than rebuilding or retrying.
+
+With leader election (`PROJECTOR_LEADER_ELECTION`), a standby replica is ready: it is healthy and
+waiting to take over, and a rollout must be able to count it as available. Its liveness is
+watching the lease: `/healthz` fails only when it has not read the lease for the stall time.
 """
 
 import asyncio
@@ -15,7 +19,8 @@ from http import HTTPStatus
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from query_service.projector.runner import Projector
+from query_service.projector.leadership import LeaderElection, fenced, leader_election
+from query_service.projector.runner import Projector, run_while_leading
 from service_kit.mongo import MongoConnection, connect, ping
 from service_kit.problems import Problem, install_problem_handlers
 from service_kit.settings import Settings
@@ -25,10 +30,14 @@ SHUTDOWN_SECONDS = 20.0
 
 
 @asynccontextmanager
-async def running_projector(projector: Projector) -> AsyncIterator[asyncio.Task[None]]:
-    """Run the loop for the duration of the block; on exit let the current batch finish."""
+async def running_projector(
+    projector: Projector, election: LeaderElection | None = None
+) -> AsyncIterator[asyncio.Task[None]]:
+    """Run the loop for the duration of the block (only while leading, with an election); on
+    exit let the current batch finish."""
     stop = asyncio.Event()
-    task = asyncio.create_task(projector.run(stop), name="projector")
+    loop = projector.run(stop) if election is None else run_while_leading(projector, election, stop)
+    task = asyncio.create_task(loop, name="projector")
     try:
         yield task
     finally:
@@ -49,10 +58,17 @@ def create_projector_app(settings: Settings, connection: MongoConnection | None 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         active = connection or connect(settings)
-        projector = Projector(active.database, settings, active.read_database)
+        # The projector's own state (and so its lease) lives with the read models.
+        election = leader_election(settings, active.read_database)
+        # With an election, every write of the projector passes the lease's fence.
+        read_database = (
+            active.read_database if election is None else fenced(active.read_database, election.fence)
+        )
+        projector = Projector(active.database, settings, read_database)
         app.state.databases = {active.database, active.read_database}
         app.state.projector = projector
-        async with running_projector(projector) as task:
+        app.state.election = election
+        async with running_projector(projector, election) as task:
             app.state.task = task
             yield
         if connection is None:
@@ -66,11 +82,14 @@ def create_projector_app(settings: Settings, connection: MongoConnection | None 
     async def healthz() -> JSONResponse:
         task: asyncio.Task[None] = app.state.task
         projector: Projector = app.state.projector
+        election: LeaderElection | None = app.state.election
         if task.done():
             return Problem(
                 HTTPStatus.SERVICE_UNAVAILABLE, "The projector loop has stopped.", slug="not-alive"
             ).response()
         stalled = projector.status.stalled_for()
+        if election is not None and not election.leading:
+            stalled = election.stalled_for()  # a standby's work is watching the lease
         if stalled > settings.projector_stall_seconds:
             return Problem(
                 HTTPStatus.SERVICE_UNAVAILABLE,
@@ -78,11 +97,14 @@ def create_projector_app(settings: Settings, connection: MongoConnection | None 
                 f"(phase {projector.status.phase}, last error {projector.status.last_error}).",
                 slug="stalled",
             ).response()
-        return JSONResponse({"status": "ok", "phase": projector.status.phase})
+        return JSONResponse(
+            {"status": "ok", "phase": projector.status.phase} | leadership(election)
+        )
 
     @app.get("/readyz", tags=["health"])
     async def readyz() -> JSONResponse:
         status = app.state.projector.status
+        election: LeaderElection | None = app.state.election
         try:
             for database in app.state.databases:
                 await ping(database)
@@ -91,12 +113,27 @@ def create_projector_app(settings: Settings, connection: MongoConnection | None 
             return Problem(
                 HTTPStatus.SERVICE_UNAVAILABLE, "MongoDB does not answer.", slug="not-ready"
             ).response()
-        if status.phase != "following":
+        if status.phase not in ("following", "standby"):
             return Problem(
                 HTTPStatus.SERVICE_UNAVAILABLE,
                 f"The projector is {status.phase}.",
                 slug="not-ready",
             ).response()
-        return JSONResponse({"status": "ready", "changes_applied": status.changes_applied})
+        return JSONResponse(
+            {"status": "ready", "changes_applied": status.changes_applied} | leadership(election)
+        )
 
     return app
+
+
+def leadership(election: LeaderElection | None) -> dict[str, object]:
+    """What health answers say about the election: this replica's role and who holds the lease."""
+    if election is None:
+        return {"role": "leader", "election": "none"}
+    observed = election.observed
+    return {
+        "role": "leader" if election.leading else "standby",
+        "identity": election.identity,
+        "holder": observed.holder if observed else None,
+        "terms": election.terms,
+    }
