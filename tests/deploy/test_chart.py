@@ -272,3 +272,46 @@ def test_read_models_may_live_in_their_own_database_or_replica_set() -> None:
         "--set", "secret.existingSecret=mine", "--set", "readModels.uri=mongodb://read-rs:27017"
     )
     assert "put READ_MODEL_MONGODB_URI in that Secret" in refused
+
+
+def test_with_leader_election_replicas_share_one_lease_and_only_it() -> None:
+    manifests = helm_template(
+        "--set", "projector.leaderElection.enabled=true", "--set", "projector.replicaCount=2"
+    )
+    projector = find(manifests, "Deployment", "microblog-projector")
+    env = {
+        e["name"]: e.get("value")
+        for e in projector["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert env["PROJECTOR_LEADER_ELECTION"] == "kubernetes"
+    assert env["PROJECTOR_LEASE_NAME"] == "microblog-projector"
+    assert (env["PROJECTOR_LEASE_SECONDS"], env["PROJECTOR_LEASE_RENEW_SECONDS"]) == ("15", "5")
+    rules = find(manifests, "Role", "microblog-projector")["rules"]
+    assert {
+        "verbs": ["create"],
+        "apiGroups": ["coordination.k8s.io"],
+        "resources": ["leases"],
+    } in rules
+    named = [rule for rule in rules if rule.get("resourceNames")]
+    assert named == [
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "resourceNames": ["microblog-projector"],
+            "verbs": ["get", "update"],
+        }
+    ]
+    assert (
+        find(manifests, "PodDisruptionBudget", "microblog-projector")["spec"]["maxUnavailable"] == 1
+    )
+    assert projector["spec"]["strategy"]["type"] == "RollingUpdate"
+
+    single = find(helm_template(), "Deployment", "microblog-projector")
+    single_env = single["spec"]["template"]["spec"]["containers"][0].get("env", [])
+    assert "PROJECTOR_LEADER_ELECTION" not in {e["name"] for e in single_env}
+    assert "renewSeconds must be under half" in helm_template_error(
+        "--set",
+        "projector.leaderElection.enabled=true",
+        "--set",
+        "projector.leaderElection.renewSeconds=8",
+    )

@@ -186,12 +186,25 @@ identity of a Lease holder.
     name: {{ include "microblog.secretName" .ctx }}
 {{- end -}}
 
+{{/* The projector's Lease: one name, shared by the env and the Role. */}}
+{{- define "microblog.projectorLeaseName" -}}
+{{- include "microblog.componentName" (dict "ctx" . "component" "projector") -}}
+{{- end -}}
+
 {{- define "microblog.env" -}}
 {{- $ctx := .ctx -}}
 {{- $env := list -}}
 {{- if .projector -}}
 {{- $env = append $env (dict "name" "POD_NAME" "valueFrom" (dict "fieldRef" (dict "fieldPath" "metadata.name"))) -}}
 {{- $env = append $env (dict "name" "POD_NAMESPACE" "valueFrom" (dict "fieldRef" (dict "fieldPath" "metadata.namespace"))) -}}
+{{- with $ctx.Values.projector.leaderElection -}}
+{{- if .enabled -}}
+{{- $env = append $env (dict "name" "PROJECTOR_LEADER_ELECTION" "value" "kubernetes") -}}
+{{- $env = append $env (dict "name" "PROJECTOR_LEASE_NAME" "value" (include "microblog.projectorLeaseName" $ctx)) -}}
+{{- $env = append $env (dict "name" "PROJECTOR_LEASE_SECONDS" "value" (toString .leaseSeconds)) -}}
+{{- $env = append $env (dict "name" "PROJECTOR_LEASE_RENEW_SECONDS" "value" (toString .renewSeconds)) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- if $ctx.Values.mongodb.enabled -}}
 {{- $env = append $env (dict "name" "MONGODB_APP_PASSWORD" "valueFrom" (dict "secretKeyRef" (dict "name" (include "microblog.mongodb.secretName" $ctx) "key" "app-password"))) -}}
@@ -217,6 +230,11 @@ identity of a Lease holder.
 {{- end -}}
 {{- if and .Values.projector.leaderElection.enabled (not .Values.serviceAccount.create) -}}
 {{- fail "projector.leaderElection.enabled needs serviceAccount.create: the Lease Role is bound to the projector's own ServiceAccount, never to default" -}}
+{{- end -}}
+{{- with .Values.projector.leaderElection -}}
+{{- if and .enabled (ge (mul 2 (int .renewSeconds)) (int .leaseSeconds)) -}}
+{{- fail "projector.leaderElection.renewSeconds must be under half of leaseSeconds: the leader stops that long before a standby may start" -}}
+{{- end -}}
 {{- end -}}
 {{- if and (gt (int .Values.projector.replicaCount) 1) (not .Values.projector.leaderElection.enabled) -}}
 {{- fail "projector.replicaCount > 1 needs projector.leaderElection.enabled: two projectors without a Lease would both consume the change stream" -}}
