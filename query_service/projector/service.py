@@ -62,7 +62,9 @@ def create_projector_app(settings: Settings, connection: MongoConnection | None 
         election = leader_election(settings, active.read_database)
         # With an election, every write of the projector passes the lease's fence.
         read_database = (
-            active.read_database if election is None else fenced(active.read_database, election.fence)
+            active.read_database
+            if election is None
+            else fenced(active.read_database, election.fence)
         )
         projector = Projector(active.database, settings, read_database)
         app.state.databases = {active.database, active.read_database}
