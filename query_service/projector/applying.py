@@ -44,6 +44,12 @@ def is_infrastructure_error(error: BaseException) -> bool:
     return False
 
 
+def worth_retrying(error: BaseException) -> bool:
+    """The change's own failures; never a cancellation (tenacity would swallow it and run the
+    handler again, so a projector shutting down or losing its lease could not stop)."""
+    return isinstance(error, Exception) and not is_infrastructure_error(error)
+
+
 @dataclass
 class ChangeApplier:
     attempts: int
@@ -76,7 +82,7 @@ class ChangeApplier:
         async for attempt in AsyncRetrying(
             stop=stop_after_attempt(self.attempts),
             wait=wait_exponential(multiplier=self.backoff_seconds, max=10),
-            retry=retry_if_exception(lambda error: not is_infrastructure_error(error)),
+            retry=retry_if_exception(worth_retrying),
             reraise=True,
         ):
             with attempt:
