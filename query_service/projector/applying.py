@@ -9,6 +9,7 @@
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -55,9 +56,11 @@ class ChangeApplier:
     attempts: int
     backoff_seconds: float
     parked: int = 0
+    # Told of every change parked (the metrics).
+    on_parked: Callable[[Change], None] = lambda change: None
 
-    async def apply(self, context: ProjectionContext, change: Change) -> None:
-        """Apply a change to every projection that consumes it, or park it."""
+    async def apply(self, context: ProjectionContext, change: Change) -> bool:
+        """Apply a change to every projection that consumes it (True), or park it (False)."""
         operation = change["operationType"]
         if operation in STREAM_ENDING:
             raise WriteModelReset(f"{operation} on {change.get('ns')}")
@@ -76,6 +79,9 @@ class ChangeApplier:
             )
             await dead_letters.park(context.database, change, error, self.attempts)
             self.parked += 1
+            self.on_parked(change)
+            return False
+        return True
 
     async def apply_with_retries(self, context: ProjectionContext, change: Change) -> None:
         """Every projection handler is idempotent, so a failed attempt is simply run again."""
