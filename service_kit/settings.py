@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     projector_poison_backoff_ms: int = Field(default=200, ge=0, le=60_000)
     # /healthz of the projector fails when the loop shows no progress for this long.
     projector_stall_seconds: int = Field(default=300, ge=1)
+    # /readyz of the projector fails while microblog_projector_lag_seconds exceeds this.
+    projector_max_lag_seconds: float = Field(default=60, gt=0)
 
     # Embedded store: how many change events it keeps for resuming (the oplog window).
     embedded_change_history: int = Field(default=100_000, ge=10)

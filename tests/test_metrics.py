@@ -1,6 +1,7 @@
 """The projector's metrics move with its work, its lag is honest, and /readyz fails on lag."""
 
 import asyncio
+import time
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -9,12 +10,19 @@ from bson.timestamp import Timestamp
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
+from gateway.embedded import create_embedded_stack
 from query_service.projector import control, dead_letters, rebuild
 from query_service.projector.metrics import Lag, scrape, written_at
 from query_service.projector.rebuild import RebuildFailed
+from query_service.projector.runner import Projector
+from query_service.projector.service import create_projector_app
+from query_service.read_models.timelines import TimelinesProjection
 from tests.support import (
+    PASSWORD,
+    PROBLEM_JSON,
     Stack,
     User,
+    asgi_client,
     make_settings,
     running_stack,
 )
@@ -192,3 +200,107 @@ async def test_lag_is_zero_when_idle(stack: Stack, alice: User):
     await asyncio.sleep(0.05)  # time passes; nothing waits
 
     assert value(stack.projector.metrics.registry, "microblog_projector_lag_seconds") == 0
+
+
+async def test_lag_grows_while_a_projection_hangs_and_readyz_fails_then_recovers(monkeypatch):
+    release = asyncio.Event()
+    original = TimelinesProjection.apply
+
+    async def hangs(self, context, change):
+        await release.wait()
+        await original(self, context, change)
+
+    async with running_stack(make_settings(projector_max_lag_seconds=0.3)) as stack:
+        app = create_projector_app(stack.settings, stack.connection)
+        async with app.router.lifespan_context(app), asgi_client(app) as client:
+            alice = await stack.sign_up("alice")
+            projector: Projector = app.state.projector
+            lag = projector.metrics.lag
+
+            async def ready() -> bool:
+                return (await client.get("/readyz")).status_code == 200
+
+            async def idle() -> bool:
+                return lag.seconds() == 0 and await ready()
+
+            await wait_until(idle)
+
+            monkeypatch.setattr(TimelinesProjection, "apply", hangs)
+            before_post = time.time()
+            await alice.post("this one hangs the projection")
+            after_post = time.time()
+
+            async def lagging() -> bool:
+                return lag.seconds() > 0.5
+
+            try:
+                await wait_until(lagging)
+                # It is measured from the waiting change's write time.
+                start = time.time()
+                seen = lag.seconds()
+                assert start - after_post <= seen <= time.time() - before_post
+                await asyncio.sleep(0.1)
+                assert lag.seconds() >= seen + 0.1  # it grows while the handler hangs
+
+                response = await client.get("/readyz")
+                assert response.status_code == 503
+                assert response.headers["content-type"] == PROBLEM_JSON
+                assert response.json()["type"] == "urn:microblog:problem:lagging"
+                exposed = parse((await client.get("/metrics")).text)
+                assert exposed[("microblog_projector_lag_seconds", frozenset())] > 0.5
+            finally:
+                release.set()  # a failing assertion must not leave the loop hanging
+            await wait_until(ready)
+            assert lag.seconds() == 0
+            assert (await client.get("/readyz")).json()["lag_seconds"] == 0
+
+
+# ---- the endpoints ------------------------------------------------------------------------------
+
+
+async def test_the_projector_serves_its_metrics_in_the_prometheus_text_format():
+    async with running_stack(make_settings()) as stack:
+        app = create_projector_app(stack.settings, stack.connection)
+        async with app.router.lifespan_context(app), asgi_client(app) as client:
+            await stack.sign_up("alice")
+
+            async def applied() -> bool:
+                text = (await client.get("/metrics")).text
+                return (APPLIED, frozenset({("collection", "users"), ("operation", "insert")})) in (
+                    parse(text)
+                )
+
+            await wait_until(applied)
+            response = await client.get("/metrics")
+            assert response.status_code == 200
+            assert response.headers["content-type"] == CLASSIC_TEXT_FORMAT
+            exposed = parse(response.text)
+            assert exposed[("microblog_projector_leader", frozenset())] == 1
+            assert exposed[("microblog_projector_parked_changes", frozenset())] == 0
+            for name in (
+                "microblog_projector_lag_seconds",
+                "microblog_projector_fanout_writes_total",
+                "microblog_projector_dead_letters_total",
+                "microblog_projector_batch_seconds_count",
+            ):
+                assert (name, frozenset()) in exposed, name
+        assert (
+            app.state.projector.metrics.registry.get_sample_value("microblog_projector_leader") == 0
+        )
+
+
+async def test_the_embedded_gateway_serves_the_projectors_metrics_itself():
+    gateway = create_embedded_stack(make_settings())
+    async with gateway._own.router.lifespan_context(gateway._own), asgi_client(gateway) as client:
+        body = {"handle": "alice", "password": PASSWORD, "display_name": "Alice"}
+        assert (await client.post("/command/v1/users", json=body)).status_code == 201
+
+        async def applied() -> bool:
+            exposed = parse((await client.get("/metrics")).text)
+            key = (APPLIED, frozenset({("collection", "users"), ("operation", "insert")}))
+            return exposed.get(key) == 1
+
+        await wait_until(applied)
+        response = await client.get("/metrics")
+        assert response.headers["content-type"] == CLASSIC_TEXT_FORMAT
+        assert parse(response.text)[("microblog_projector_leader", frozenset())] == 1

@@ -1,8 +1,9 @@
-"""The projector as a process: the loop in the background, health endpoints in front.
+"""The projector as a process: the loop in the background, health and metrics endpoints in front.
 
 `/healthz` fails once the loop has died or has made no progress for `PROJECTOR_STALL_SECONDS`
-while it is not idle (so Kubernetes restarts the pod); `/readyz` also needs MongoDB to answer and
-the loop to be following the stream rather than rebuilding or retrying.
+while it is not idle (so Kubernetes restarts the pod); `/readyz` also needs MongoDB to answer, the
+loop to be following the stream rather than rebuilding or retrying, and the lag to be at most
+`PROJECTOR_MAX_LAG_SECONDS`. `/metrics` is the Prometheus exposition (`metrics.py`).
 """
 
 import asyncio
@@ -12,11 +13,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
 
+from query_service.projector.metrics import scrape
 from query_service.projector.runner import Projector
-from service_kit.mongo import MongoConnection, connect, ping
+from service_kit.mongo import Database, MongoConnection, connect, ping
 from service_kit.problems import Problem, install_problem_handlers
 from service_kit.settings import Settings
 
@@ -43,6 +45,14 @@ async def running_projector(projector: Projector) -> AsyncIterator[asyncio.Task[
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+async def metrics_response(projector: Projector, database: Database, request: Request) -> Response:
+    """A `/metrics` answer for a projector: also served by the embedded gateway."""
+    body, content_type = await scrape(
+        projector.metrics, database, request.headers.get("accept", "")
+    )
+    return Response(body, headers={"Content-Type": content_type})
 
 
 def create_projector_app(settings: Settings, connection: MongoConnection | None = None) -> FastAPI:
@@ -95,6 +105,20 @@ def create_projector_app(settings: Settings, connection: MongoConnection | None 
                 f"The projector is {status.phase}.",
                 slug="not-ready",
             ).response()
-        return JSONResponse({"status": "ready", "changes_applied": status.changes_applied})
+        lag = app.state.projector.metrics.lag.seconds()
+        if lag > settings.projector_max_lag_seconds:
+            return Problem(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                f"The read models are {lag:.1f}s behind the write model "
+                f"(PROJECTOR_MAX_LAG_SECONDS is {settings.projector_max_lag_seconds:g}).",
+                slug="lagging",
+            ).response()
+        return JSONResponse(
+            {"status": "ready", "changes_applied": status.changes_applied, "lag_seconds": lag}
+        )
+
+    @app.get("/metrics", tags=["metrics"], response_class=Response)
+    async def metrics(request: Request) -> Response:
+        return await metrics_response(app.state.projector, app.state.database, request)
 
     return app
