@@ -5,14 +5,14 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from http import HTTPStatus
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from command_service.main import create_app as create_command_app
 from gateway.app import PrefixDispatcher
 from query_service.main import create_app as create_query_app
 from query_service.projector.runner import Projector
-from query_service.projector.service import running_projector
+from query_service.projector.service import metrics_response, running_projector
 from service_kit.mongo import MongoConnection
 from service_kit.mongo.connection import connect_embedded
 from service_kit.problems import Problem, install_problem_handlers
@@ -70,5 +70,10 @@ def create_embedded_stack(
         if projector.status.phase != "following":
             return _not_ready(f"The projector is {projector.status.phase}, not following.")
         return {"status": "ready", "store": "embedded", "projector": projector.status.phase}
+
+    # The projector's series, as its own /metrics serves them in a deployment.
+    @own.get("/metrics", tags=["metrics"], response_class=Response)
+    async def metrics(request: Request) -> Response:
+        return await metrics_response(projector, shared.read_database, request)
 
     return PrefixDispatcher({"command": command_app, "query": query_app}, own)

@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     # Who this replica is in the lease: unique per process (Kubernetes sets POD_NAME).
     pod_name: str | None = None
     pod_namespace: str | None = None
+    # /readyz of the projector fails while microblog_projector_lag_seconds exceeds this.
+    projector_max_lag_seconds: float = Field(default=60, gt=0)
 
     # Embedded store: how many change events it keeps for resuming (the oplog window).
     embedded_change_history: int = Field(default=100_000, ge=10)

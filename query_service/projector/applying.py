@@ -9,6 +9,7 @@
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -48,14 +49,22 @@ def is_infrastructure_error(error: BaseException) -> bool:
     return False
 
 
+def worth_retrying(error: BaseException) -> bool:
+    """The change's own failures; never a cancellation (tenacity would swallow it and run the
+    handler again, so a projector shutting down or losing its lease could not stop)."""
+    return isinstance(error, Exception) and not is_infrastructure_error(error)
+
+
 @dataclass
 class ChangeApplier:
     attempts: int
     backoff_seconds: float
     parked: int = 0
+    # Told of every change parked (the metrics).
+    on_parked: Callable[[Change], None] = lambda change: None
 
-    async def apply(self, context: ProjectionContext, change: Change) -> None:
-        """Apply a change to every projection that consumes it, or park it."""
+    async def apply(self, context: ProjectionContext, change: Change) -> bool:
+        """Apply a change to every projection that consumes it (True), or park it (False)."""
         operation = change["operationType"]
         if operation in STREAM_ENDING:
             raise WriteModelReset(f"{operation} on {change.get('ns')}")
@@ -74,6 +83,9 @@ class ChangeApplier:
             )
             await dead_letters.park(context.database, change, error, self.attempts)
             self.parked += 1
+            self.on_parked(change)
+            return False
+        return True
 
     async def apply_with_retries(self, context: ProjectionContext, change: Change) -> None:
         """Every projection handler is idempotent, so a failed attempt is simply run again."""
@@ -81,9 +93,7 @@ class ChangeApplier:
             stop=stop_after_attempt(self.attempts),
             wait=wait_exponential(multiplier=self.backoff_seconds, max=10),
             # Never a cancellation (a BaseException): retrying it would swallow it.
-            retry=retry_if_exception(
-                lambda error: isinstance(error, Exception) and not is_infrastructure_error(error)
-            ),
+            retry=retry_if_exception(worth_retrying),
             reraise=True,
         ):
             with attempt:

@@ -53,6 +53,11 @@ async def list_parked(database: Database, limit: int = 100) -> list[dict[str, An
     return found
 
 
+async def count_parked(database: Database) -> int:
+    """From collection metadata: scraped every few seconds, it must not scan."""
+    return await database[PROJECTOR_DEAD_LETTERS].estimated_document_count()
+
+
 async def request_replay(database: Database, letter_id: str | None) -> int:
     """Ask the running projector to apply one parked change again (or all with None)."""
     selector = {} if letter_id is None else {"_id": letter_id}

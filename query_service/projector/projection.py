@@ -14,6 +14,7 @@ Rules every projection follows (the README's consistency model):
 - It writes through `context.collection(name)`, which a rebuild points at shadow collections.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -42,6 +43,8 @@ class ProjectionContext:
     prefix: str = ""
     # Ids whose counters a batch touched, per projection; recounted by `finish_batch`.
     stale: dict[str, set[str]] = field(default_factory=dict)
+    # Told how many timeline entries each fan-out or backfill write upserted (the metrics).
+    on_fanout: Callable[[int], None] = lambda entries: None
 
     def collection(self, name: str) -> Collection:
         return self.database[self.prefix + name]

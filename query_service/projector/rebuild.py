@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 SHADOW_PREFIX: Final = "rebuild_"
 Progress = Callable[[str, int, int], Awaitable[None]]  # (stage, replayed, total)
-Apply = Callable[[ProjectionContext, Change], Awaitable[None]]
+Apply = Callable[[ProjectionContext, Change], Awaitable[object]]
 
 
 class RebuildFailed(Exception):

@@ -24,6 +24,7 @@ from query_service.projector import control, dead_letters, rebuild
 from query_service.projector.applying import ChangeApplier, WriteModelReset
 from query_service.projector.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
 from query_service.projector.leadership import LeaderElection
+from query_service.projector.metrics import Lag, ProjectorMetrics
 from query_service.projector.projection import Change, ProjectionContext, ProjectionSettings
 from query_service.projector.rebuild import RebuildFailed
 from query_service.read_models.registry import ensure_read_model_indexes
@@ -116,16 +117,19 @@ class Projector:
         database = self._database = read_database if read_database is not None else write_database
         self._batch_size = settings.projector_batch_size
         self._max_await_ms = settings.projector_max_await_ms
+        self.metrics = ProjectorMetrics()
         self._context = ProjectionContext(
             database=database,
             settings=ProjectionSettings(
                 backfill_limit=settings.projector_backfill_limit,
                 fanout_chunk=settings.projector_fanout_chunk,
             ),
+            on_fanout=self.metrics.fanned_out,
         )
         self._applier = ChangeApplier(
             attempts=settings.projector_poison_attempts,
             backoff_seconds=settings.projector_poison_backoff_ms / 1000,
+            on_parked=lambda _: self.metrics.dead_letters.inc(),
         )
         self.status = ProjectorStatus()
         # The last checkpoint read or written by this process: idle saves compare against it.
@@ -146,6 +150,7 @@ class Projector:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), seconds)
 
+        self.metrics.set_leader(True)  # leader election, when on, runs this only while leading
         try:
             async for attempt in AsyncRetrying(
                 retry=retry_if_exception_type(Exception),
@@ -165,6 +170,8 @@ class Projector:
         except Exception:
             if not stop.is_set():
                 raise
+        finally:
+            self.metrics.set_leader(False)
         self.status.phase = "stopped"
 
     async def catch_up(self, *, max_batches: int | None = None) -> int:
@@ -234,6 +241,7 @@ class Projector:
         """Rebuild into shadows, catch them up, swap them in; return the stream to follow."""
         log.warning("rebuilding the read models: %s", reason)
         self.status.phase, self.status.rebuilds = "rebuilding", self.status.rebuilds + 1
+        self.metrics.lag.rebuilding()
         await control.report_rebuild(
             self._database, state="running", reason=reason, stage="starting", error=None
         )
@@ -241,11 +249,14 @@ class Projector:
             stream = await self._build_and_swap()
         except Exception as error:
             # The live read models were never touched; the loop retries with backoff.
+            self.metrics.rebuilds.labels(outcome="failed").inc()
             await rebuild.drop_shadows(self._database)
             await control.report_rebuild(self._database, state="failed", error=repr(error))
             self.status.phase, self.status.last_error = "rebuild-failed", str(error)
             raise
         await control.report_rebuild(self._database, state="done", stage="swapped in")
+        self.metrics.rebuilds.labels(outcome="done").inc()
+        self.metrics.lag.idle()  # the shadows were caught up with the stream before the swap
         log.warning("rebuild done: the new read models are live")
         return stream
 
@@ -253,7 +264,12 @@ class Projector:
         database = self._database
         # The stream's clock: the write model's deployment, which may not be the read models'.
         mark = await rebuild.operation_time(self._write)
-        shadow = ProjectionContext(database, self._context.settings, prefix=rebuild.SHADOW_PREFIX)
+        shadow = ProjectionContext(
+            database,
+            self._context.settings,
+            prefix=rebuild.SHADOW_PREFIX,
+            on_fanout=self.metrics.fanned_out,
+        )
         await rebuild.prepare_shadows(database)
         await rebuild.replay_write_model(
             shadow, self._write, self._applier.apply, self._batch_size, self._report_progress
@@ -306,17 +322,27 @@ class Projector:
         recount what they touched and checkpoint. Returns how many changes were applied."""
         last: Change | None = None
         applied = 0
+        drained = False  # a read came back empty: nothing is waiting
+        # Only the live read models' lag is measured, not a rebuild's shadows'.
+        lag = self.metrics.lag if context is self._context else Lag()
         # Under steady traffic the stream is never idle, so a batch also closes after max_await.
         closes_at = time.monotonic() + self._max_await_ms / 1000
+        started = 0.0
         while applied < self._batch_size and (last is None or time.monotonic() < closes_at):
             change = await self._next_change(stream)
             if change is None:
+                drained = True
                 break
-            await self._applier.apply(context, change)
+            started = started or time.monotonic()
+            lag.read(change)
+            if await self._applier.apply(context, change):
+                self.metrics.applied(change)
+            lag.passed(change)
             last, applied = change, applied + 1
             self.status.progressed()
         if last is None:
             self.status.progressed()  # idle: nothing is waiting
+            lag.idle()
             return 0
         await rebuild.finish_batch(context)
         self._last_applied_time = last.get("clusterTime")
@@ -326,6 +352,9 @@ class Projector:
                 Checkpoint(resume_token=dict(last["_id"]), cluster_time=last.get("clusterTime"))
             )
         self.status.changes_applied += applied
+        self.metrics.batch_seconds.observe(time.monotonic() - started)
+        if drained:
+            lag.idle()
         return applied
 
     async def _next_change(self, stream: Stream) -> Change | None:
@@ -361,6 +390,7 @@ class Projector:
                 self._database, letter["_id"], error, self._applier.attempts
             )
             return
+        self.metrics.applied(change)
         await rebuild.finish_batch(self._context)
         await dead_letters.replayed(self._database, letter["_id"])
         log.info("replayed parked change %s", letter["_id"])

@@ -1,8 +1,9 @@
-"""The projector as a process: the loop in the background, health endpoints in front.
+"""The projector as a process: the loop in the background, health and metrics endpoints in front.
 
 `/healthz` fails once the loop has died or has made no progress for `PROJECTOR_STALL_SECONDS`
-while it is not idle (so Kubernetes restarts the pod); `/readyz` also needs MongoDB to answer and
-the loop to be following the stream rather than rebuilding or retrying.
+while it is not idle (so Kubernetes restarts the pod); `/readyz` also needs MongoDB to answer, the
+loop to be following the stream rather than rebuilding or retrying, and the lag to be at most
+`PROJECTOR_MAX_LAG_SECONDS`. `/metrics` is the Prometheus exposition (`metrics.py`).
 
 With leader election (`PROJECTOR_LEADER_ELECTION`), a standby replica is ready: it is healthy and
 waiting to take over, and a rollout must be able to count it as available. Its liveness is
@@ -16,12 +17,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
 
 from query_service.projector.leadership import LeaderElection, fenced, leader_election
+from query_service.projector.metrics import scrape
 from query_service.projector.runner import Projector, run_while_leading
-from service_kit.mongo import MongoConnection, connect, ping
+from service_kit.mongo import Database, MongoConnection, connect, ping
 from service_kit.problems import Problem, install_problem_handlers
 from service_kit.settings import Settings
 
@@ -54,6 +56,14 @@ async def running_projector(
                 await task
 
 
+async def metrics_response(projector: Projector, database: Database, request: Request) -> Response:
+    """A `/metrics` answer for a projector: also served by the embedded gateway."""
+    body, content_type = await scrape(
+        projector.metrics, database, request.headers.get("accept", "")
+    )
+    return Response(body, headers={"Content-Type": content_type})
+
+
 def create_projector_app(settings: Settings, connection: MongoConnection | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -68,6 +78,7 @@ def create_projector_app(settings: Settings, connection: MongoConnection | None 
         )
         projector = Projector(active.database, settings, read_database)
         app.state.databases = {active.database, active.read_database}
+        app.state.read_database = active.read_database
         app.state.projector = projector
         app.state.election = election
         async with running_projector(projector, election) as task:
@@ -121,9 +132,22 @@ def create_projector_app(settings: Settings, connection: MongoConnection | None 
                 f"The projector is {status.phase}.",
                 slug="not-ready",
             ).response()
+        lag = app.state.projector.metrics.lag.seconds()
+        if lag > settings.projector_max_lag_seconds:
+            return Problem(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                f"The read models are {lag:.1f}s behind the write model "
+                f"(PROJECTOR_MAX_LAG_SECONDS is {settings.projector_max_lag_seconds:g}).",
+                slug="lagging",
+            ).response()
         return JSONResponse(
-            {"status": "ready", "changes_applied": status.changes_applied} | leadership(election)
+            {"status": "ready", "changes_applied": status.changes_applied, "lag_seconds": lag}
+            | leadership(election)
         )
+
+    @app.get("/metrics", tags=["metrics"], response_class=Response)
+    async def metrics(request: Request) -> Response:
+        return await metrics_response(app.state.projector, app.state.read_database, request)
 
     return app
 

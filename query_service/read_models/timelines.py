@@ -90,10 +90,10 @@ async def deliver_post(context: ProjectionContext, post_id: str, post: dict[str,
     async for owner_id in _timeline_owners(context, author_id, int(post.get("author_seq", 0))):
         chunk.append(_entry_upsert(owner_id, post_id, author_id, post["created_at"]))
         if len(chunk) >= context.settings.fanout_chunk:
-            await context.collection(TIMELINE_ENTRIES).bulk_write(chunk, ordered=False)
+            await _write_entries(context, chunk)
             chunk = []
     if chunk:
-        await context.collection(TIMELINE_ENTRIES).bulk_write(chunk, ordered=False)
+        await _write_entries(context, chunk)
 
 
 async def backfill(
@@ -116,8 +116,7 @@ async def backfill(
         async for post in window
     ]
     for first in range(0, len(entries), context.settings.fanout_chunk):
-        chunk = entries[first : first + context.settings.fanout_chunk]
-        await context.collection(TIMELINE_ENTRIES).bulk_write(chunk, ordered=False)
+        await _write_entries(context, entries[first : first + context.settings.fanout_chunk])
 
 
 async def remove_author(context: ProjectionContext, owner_id: str, author_id: str) -> None:
@@ -145,6 +144,12 @@ async def _timeline_owners(
     )
     async for edge in followers:
         yield edge["follower_id"]
+
+
+async def _write_entries(context: ProjectionContext, chunk: list[UpdateOne]) -> None:
+    """The one place timeline entries are written: one bulk write, counted."""
+    await context.collection(TIMELINE_ENTRIES).bulk_write(chunk, ordered=False)
+    context.on_fanout(len(chunk))
 
 
 def _entry_upsert(owner_id: str, post_id: str, author_id: str, created_at: datetime) -> UpdateOne:
