@@ -315,3 +315,23 @@ def test_with_leader_election_replicas_share_one_lease_and_only_it() -> None:
         "--set",
         "projector.leaderElection.renewSeconds=8",
     )
+
+
+def test_the_hardening_settings_follow_the_command_pods_memory_and_the_edge() -> None:
+    config = find(helm_template(), "ConfigMap", "microblog-config")["data"]
+    assert config["PASSWORD_HASH_MEMORY_BUDGET_MIB"] == "384"  # half of the 768Mi limit
+    assert config["JWT_TTL_SECONDS"] == "900"
+    assert config["RATE_LIMITS_ENABLED"] == "true"
+    assert config["TRUSTED_PROXIES"] == ""  # nobody's X-Forwarded-For is believed by default
+    bigger = helm_template("--set", "command.resources.limits.memory=2Gi")
+    assert (
+        find(bigger, "ConfigMap", "microblog-config")["data"]["PASSWORD_HASH_MEMORY_BUDGET_MIB"]
+        == "1024"
+    )
+    minikube = helm_template("-f", str(CHART / "values-minikube.yaml"))
+    assert (
+        find(minikube, "ConfigMap", "microblog-config")["data"]["TRUSTED_PROXIES"]
+        == "10.244.0.0/16"
+    )
+    policy = find(helm_template(), "NetworkPolicy", "microblog-projector")
+    assert "ingress" not in policy["spec"]  # only the kubelet, unless a scraper is named

@@ -292,3 +292,25 @@ identity of a Lease holder.
     {{- end }}
 {{- end -}}
 {{- end -}}
+
+{{/*
+PASSWORD_HASH_MEMORY_BUDGET_MIB: set, or half of the command container's memory
+limit (Mi or Gi), so the hashes in flight can never get the pod killed.
+*/}}
+{{- define "microblog.hashMemoryBudgetMib" -}}
+{{- $set := .Values.config.passwordHash.memoryBudgetMib -}}
+{{- if $set -}}
+{{- $set -}}
+{{- else -}}
+{{- $limit := toString (((.Values.command.resources).limits).memory | default "512Mi") -}}
+{{- $mib := 0 -}}
+{{- if hasSuffix "Gi" $limit -}}
+{{- $mib = mul (trimSuffix "Gi" $limit | atoi) 1024 -}}
+{{- else if hasSuffix "Mi" $limit -}}
+{{- $mib = trimSuffix "Mi" $limit | atoi -}}
+{{- else -}}
+{{- fail "command.resources.limits.memory must be in Mi or Gi (or set config.passwordHash.memoryBudgetMib)" -}}
+{{- end -}}
+{{- max 1 (div $mib 2) -}}
+{{- end -}}
+{{- end -}}
