@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from tenacity import AsyncRetrying, wait_exponential
 
+from service_kit.consistency import STATE_HEADER, TOKEN_HEADER
 from service_kit.health import health_router
 from service_kit.middleware import BodySizeLimit, HeadAsGet, SecurityHeaders
 from service_kit.mongo import Database, MongoConnection, connect
@@ -93,8 +94,19 @@ def install_http_middleware(app: FastAPI, settings: Settings, docs_paths: frozen
             CORSMiddleware,
             allow_origins=origins,
             allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
-            expose_headers=["Location", "Retry-After", "Idempotent-Replayed"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "Idempotency-Key",
+                TOKEN_HEADER,  # read-your-writes: browsers send it back
+            ],
+            expose_headers=[
+                "Location",
+                "Retry-After",
+                "Idempotent-Replayed",
+                TOKEN_HEADER,
+                STATE_HEADER,
+            ],
             max_age=600,
         )
     app.add_middleware(SecurityHeaders, docs_paths=docs_paths)

@@ -58,3 +58,26 @@ async def test_no_cors_by_default(stack: Stack):
         "/query/v1/users/nobody", headers={"Origin": "https://app.example"}
     )
     assert "access-control-allow-origin" not in response.headers
+
+
+async def test_a_web_client_may_read_and_send_back_the_consistency_token():
+    settings = make_settings(cors_allow_origins="https://app.example")
+    async with running_stack(settings) as stack:
+        preflight = await stack.query.options(
+            "/query/v1/timeline",
+            headers={
+                "Origin": "https://app.example",
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "authorization,x-consistency-token",
+            },
+        )
+        alice = await stack.sign_up("alice")
+        posted = await stack.command.post(
+            "/command/v1/posts",
+            json={"text": "hi"},
+            headers={**alice.auth, "Origin": "https://app.example"},
+        )
+    assert preflight.status_code == 200
+    exposed = posted.headers["access-control-expose-headers"].lower()
+    assert "x-consistency-token" in exposed
+    assert "x-consistency" in exposed.replace("x-consistency-token", "")
