@@ -10,6 +10,7 @@ import pytest
 from bson import ObjectId
 from pymongo.errors import AutoReconnect
 
+from command_service.commands.posts import create_post
 from query_service.projector import control, rebuild
 from query_service.projector.applying import ChangeApplier
 from query_service.projector.checkpoints import PROJECTOR_CHECKPOINTS, load_checkpoint
@@ -17,6 +18,7 @@ from query_service.projector.runner import Projector
 from query_service.read_models import timelines
 from query_service.read_models.registry import READ_MODEL_COLLECTIONS
 from service_kit.clock import skewed_clock
+from service_kit.tokens import Principal
 from tests.reference_model import expected_read_models
 from tests.support import Stack, make_settings, running_stack
 
@@ -228,14 +230,18 @@ async def projector_running(projector: Projector):
 
 @contextlib.asynccontextmanager
 async def steady_writes(stack: Stack, handle: str):
-    """One post after another, each a few milliseconds apart: the stream is never idle."""
+    """One post after another, each a few milliseconds apart: the stream is never idle.
+
+    Through the command side's use case rather than HTTP: hundreds of posts a second from one
+    user are exactly what the API's write rate limit refuses."""
     writer, stop = await stack.sign_up(handle), asyncio.Event()
+    author = Principal(user_id=writer.id, handle=writer.handle)
 
     async def write() -> None:
         for n in range(5000):  # bounded, in case a test forgets to stop it
             if stop.is_set():
                 return
-            await writer.post(f"steady {n}")
+            await create_post(stack.database, author, text=f"steady {n}", reply_to=None)
             await asyncio.sleep(0.002)
 
     task = asyncio.create_task(write())
