@@ -79,7 +79,13 @@ async def test_every_write_that_changes_something_has_a_token_and_a_repeat_has_n
     assert TOKEN not in refused.headers
 
 
-async def test_a_token_that_this_api_did_not_issue_is_a_400(stack: Stack):
+async def test_a_bad_token_never_hides_the_requests_own_problem(stack: Stack):
+    response = await stack.query.get("/query/v1/timeline", params={"consistent_after": "nonsense"})
+    assert response.status_code == 401
+
+
+async def test_a_token_that_this_api_did_not_issue_is_a_400(stack: Stack, alice: User):
+    await stack.settle()  # alice's page exists: only the token is wrong
     # 11 characters of base64url decode to a time, but "not-a-token" is centuries from now.
     for bad in ("nonsense", "AAAAAAAAAAAA", "!!!!!!!!!!!", "ÄÄÄÄÄÄÄÄÄÄÄ", "not-a-token"):
         read = await stack.query.get("/query/v1/users/alice", params={"consistent_after": bad})

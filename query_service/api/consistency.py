@@ -46,6 +46,11 @@ def install_read_your_writes(app: FastAPI, wait_seconds: float) -> None:
         try:
             wanted = decode_token(token)
         except InvalidConsistencyToken:
+            # The request's own problems (401, 404, 422) come first; a bad token only spoils a
+            # success.
+            response = await call_next(request)
+            if response.status_code >= 300:
+                return response
             return Problem(
                 HTTPStatus.BAD_REQUEST,
                 f"The {TOKEN_HEADER} is not one this API issued.",
