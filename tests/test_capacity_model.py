@@ -3,7 +3,6 @@ model would violate. Fast: a few thousand accounts."""
 
 import json
 import math
-from collections import Counter
 from dataclasses import replace
 from typing import Any
 
@@ -19,6 +18,8 @@ from query_service.read_models.posts import post_by_id, posts_by_author
 from query_service.read_models.registry import projections_of
 from query_service.read_models.timelines import home_timeline
 from query_service.read_models.users import user_by_handle
+from service_kit.mongo import Database
+from service_kit.mongo.embedded.operations import OperationCount, counting_operations
 from service_kit.tokens import Principal
 from service_kit.write_model import FOLLOWS, POSTS, USERS
 
@@ -165,58 +166,12 @@ def test_the_script_is_deterministic_and_prints_markdown_and_json(capsys) -> Non
 # ---- the model's round trips against the code's: count what the code issues on the store ---------
 
 
-class CountingCollection:
-    """Counts every driver call that is a round trip (a find counts once: the embedded store
-    shows no getMores; the model adds those for cursors past the first batch)."""
-
-    OPERATIONS = frozenset(
-        {
-            "find",
-            "find_one",
-            "insert_one",
-            "insert_many",
-            "update_one",
-            "update_many",
-            "replace_one",
-            "delete_one",
-            "delete_many",
-            "bulk_write",
-            "count_documents",
-            "find_one_and_update",
-            "find_one_and_delete",
-            "aggregate",
-        }
-    )
-
-    def __init__(self, inner: Any, calls: Counter) -> None:
-        self._inner, self._calls = inner, calls
-
-    def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self._inner, name)
-        if name not in self.OPERATIONS:
-            return attribute
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            self._calls[f"{self._inner.name}.{name}"] += 1
-            return attribute(*args, **kwargs)
-
-        return counted
-
-
-class CountingDatabase:
-    def __init__(self, inner: Any) -> None:
-        self._inner, self.calls = inner, Counter()
-
-    def __getitem__(self, name: str) -> CountingCollection:
-        return CountingCollection(self._inner[name], self.calls)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def take(self) -> int:
-        total = sum(self.calls.values())
-        self.calls.clear()
-        return total
+def take(counted: OperationCount) -> int:
+    """The round trips the data-access layer recorded since the last take (a find counts once:
+    the embedded store shows no getMores; the model adds those for cursors past the first batch)."""
+    trips = counted.round_trips
+    counted.operations.clear()
+    return trips
 
 
 def degenerate(followers: int, following: int = 75) -> cm.Graph:
@@ -235,23 +190,23 @@ def model_round_trips(kind: str, name: str, followers: int) -> float:
 PER_BATCH = 2 / cm.BATCH_SIZE  # the stream's getMore and the checkpoint, shared by a full batch
 
 
-async def apply_counted(database: CountingDatabase, settings: Any, change: dict[str, Any]) -> int:
+async def apply_counted(database: Database, settings: Any, change: dict[str, Any]) -> int:
     context = ProjectionContext(
         database,
         ProjectionSettings(settings.projector_backfill_limit, cm.FANOUT_CHUNK),
     )
-    database.take()
-    for projection in projections_of(change["ns"]["coll"]):
-        await projection.apply(context, change)
-    await rebuild.finish_batch(context)
-    return database.take()
+    with counting_operations() as counted:
+        for projection in projections_of(change["ns"]["coll"]):
+            await projection.apply(context, change)
+        await rebuild.finish_batch(context)
+    return counted.round_trips
 
 
 @pytest.mark.parametrize("followers", [5, 150])
 async def test_a_post_insert_costs_what_the_model_says(stack, followers: int, monkeypatch) -> None:
     # Small bulk chunks, so that chunking is exercised on a graph the embedded store handles fast.
     monkeypatch.setattr(cm, "FANOUT_CHUNK", 20)
-    database = CountingDatabase(stack.database)
+    database = stack.database
     author = str(ObjectId())
     await stack.database[FOLLOW_EDGES].insert_many(
         [
@@ -297,7 +252,7 @@ async def test_a_post_insert_costs_what_the_model_says(stack, followers: int, mo
 
 
 async def test_follows_and_users_cost_what_the_model_says(stack) -> None:
-    database = CountingDatabase(stack.database)
+    database = stack.database
     follower, followee = ObjectId(), ObjectId()
     await stack.database[POST_VIEWS].insert_many(
         [
@@ -356,35 +311,36 @@ async def test_follows_and_users_cost_what_the_model_says(stack) -> None:
 
 
 async def test_calls_cost_what_the_model_says(stack, alice, bob) -> None:
-    database = CountingDatabase(stack.database)
-    alice_principal = Principal(user_id=alice.id, handle="alice")
-    bob_principal = Principal(user_id=bob.id, handle="bob")
-    expected = {
-        r.name: r.per_call.round_trips
-        for r in cm.model(TINY, degenerate(75), cm.measure_oplog_sizes(70), cm.DESIGNS[0]).calls
-    }
+    database = stack.database
+    with counting_operations() as counted:
+        alice_principal = Principal(user_id=alice.id, handle="alice")
+        bob_principal = Principal(user_id=bob.id, handle="bob")
+        expected = {
+            r.name: r.per_call.round_trips
+            for r in cm.model(TINY, degenerate(75), cm.measure_oplog_sizes(70), cm.DESIGNS[0]).calls
+        }
 
-    database.take()
-    await follows.follow(database, bob_principal, "alice")
-    assert database.take() == expected["follow"]
-    post = await posts.create_post(database, alice_principal, text="hi", reply_to=None)
-    assert database.take() == expected["post"]
-    await posts.create_post(database, bob_principal, text="re", reply_to=str(post["_id"]))
-    assert database.take() == expected["reply"]
-    await posts.delete_post(database, alice_principal, str(post["_id"]))
-    assert database.take() == expected["delete"]
-    await follows.unfollow(database, bob_principal, "alice")
-    assert database.take() == expected["unfollow"]
+        take(counted)
+        await follows.follow(database, bob_principal, "alice")
+        assert take(counted) == expected["follow"]
+        post = await posts.create_post(database, alice_principal, text="hi", reply_to=None)
+        assert take(counted) == expected["post"]
+        await posts.create_post(database, bob_principal, text="re", reply_to=str(post["_id"]))
+        assert take(counted) == expected["reply"]
+        await posts.delete_post(database, alice_principal, str(post["_id"]))
+        assert take(counted) == expected["delete"]
+        await follows.unfollow(database, bob_principal, "alice")
+        assert take(counted) == expected["unfollow"]
 
-    await stack.settle()
-    database.take()
-    await home_timeline(database, bob.id, 20, None)
-    assert database.take() == expected["timeline page"]
-    await user_by_handle(database, "alice")
-    assert database.take() == expected["user page"]
-    await post_by_id(database, str(post["_id"]))
-    assert database.take() == expected["single post"]
-    user = await user_by_handle(database, "alice")
-    assert user is not None
-    await posts_by_author(database, user["_id"], 20, None)
-    assert database.take() == expected["user posts"]
+        await stack.settle()
+        take(counted)
+        await home_timeline(database, bob.id, 20, None)
+        assert take(counted) == expected["timeline page"]
+        await user_by_handle(database, "alice")
+        assert take(counted) == expected["user page"]
+        await post_by_id(database, str(post["_id"]))
+        assert take(counted) == expected["single post"]
+        user = await user_by_handle(database, "alice")
+        assert user is not None
+        await posts_by_author(database, user["_id"], 20, None)
+        assert take(counted) == expected["user posts"]

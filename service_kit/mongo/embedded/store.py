@@ -329,6 +329,7 @@ class EmbeddedCollection:
     async def aggregate(
         self, pipeline: Sequence[Mapping[str, Any]], **kwargs: Any
     ) -> EmbeddedCommandCursor:
+        self._operation("aggregate")
         results = await self._client.run(
             lambda: list(self._sync.aggregate(list(pipeline), **kwargs))
         )
