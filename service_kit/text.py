@@ -58,3 +58,26 @@ def encodable(value: str) -> str:
     except UnicodeEncodeError as error:
         raise TextRejected("text contains unpaired surrogates") from error
     return value
+
+
+# A hashtag is `#` and a word (Unicode letters, digits, `_`) that has a letter or digit in it; a
+# mention is `@` and a handle. Neither may follow a word character (`a#b`, `me@example.com`).
+_HASHTAG = re.compile(r"(?<!\w)#(\w{1,100})")
+_MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_]{3,30})(?![A-Za-z0-9_])", re.ASCII)
+
+
+def hashtags_of(text: str) -> list[str]:
+    """The post's hashtags, case-folded, each once, in order of appearance (without `#`)."""
+    found = (tag.casefold() for tag in _HASHTAG.findall(text) if any(c.isalnum() for c in tag))
+    return list(dict.fromkeys(found))
+
+
+def mentions_of(text: str) -> list[str]:
+    """The handles the post mentions, lowercased, each once, in order of appearance."""
+    return list(dict.fromkeys(handle.lower() for handle in _MENTION.findall(text)))
+
+
+def search_terms_of(text: str) -> list[str]:
+    """The words and hashtags a search matches, case-folded: what `q` is split into, too."""
+    words = (word.casefold() for word in re.findall(r"[#@]?\w+", text))
+    return list(dict.fromkeys(words))

@@ -18,8 +18,13 @@ from bson import ObjectId
 USERS: Final = "users"
 POSTS: Final = "posts"
 FOLLOWS: Final = "follows"
-# The collections the projector follows, in the order a rebuild replays them.
-COLLECTIONS: Final = (USERS, POSTS, FOLLOWS)
+LIKES: Final = "likes"
+REPOSTS: Final = "reposts"
+BLOCKS: Final = "blocks"
+NOTIFICATION_MARKS: Final = "notification_marks"
+# The collections the projector follows, in the order a rebuild replays them (users before what
+# they write; posts before the likes and reposts of them).
+COLLECTIONS: Final = (USERS, POSTS, FOLLOWS, LIKES, REPOSTS, BLOCKS, NOTIFICATION_MARKS)
 # Per-author post counters: write-side bookkeeping, never projected.
 POST_SEQUENCES: Final = "post_sequences"
 
@@ -40,7 +45,15 @@ class PostDocument(TypedDict):
     author_id: ObjectId
     text: str
     reply_to: ObjectId | None
+    # The parent's author, stored with a reply so that no projection has to look it up (the
+    # Mastodon reply rule for home timelines, reply notifications). None for a top-level post.
+    reply_to_author_id: ObjectId | None
     author_seq: int  # this post's number among its author's posts: 1, 2, 3, ...
+    # Parsed from the text when the post is written (`service_kit/text.py`), lowercased, each
+    # once, in order of appearance. `mention_ids` are the mentioned handles that existed then.
+    hashtags: list[str]
+    mentions: list[str]
+    mention_ids: list[ObjectId]
     created_at: datetime
     deleted_at: datetime | None
 
@@ -59,6 +72,51 @@ class FollowDocument(TypedDict):
     created_at: datetime
 
 
+class PairKey(TypedDict):
+    """The `_id` of a like or a repost: who did it to which post (a delete event names both)."""
+
+    user: ObjectId
+    post: ObjectId
+
+
+class LikeDocument(TypedDict):
+    _id: PairKey
+    user_id: ObjectId
+    post_id: ObjectId
+    post_author_id: ObjectId
+    created_at: datetime
+
+
+class RepostDocument(TypedDict):
+    _id: PairKey
+    user_id: ObjectId
+    post_id: ObjectId
+    post_author_id: ObjectId
+    created_at: datetime
+
+
+class BlockKey(TypedDict):
+    blocker: ObjectId
+    blocked: ObjectId
+
+
+class BlockDocument(TypedDict):
+    _id: BlockKey
+    blocker_id: ObjectId
+    blocked_id: ObjectId
+    created_at: datetime
+
+
+class NotificationMark(TypedDict):
+    """How far a user has read their notifications: the position (time, id) of the newest one
+    read, decoded from the notification id they sent (ids encode their position)."""
+
+    _id: ObjectId  # the user
+    read_up_to_time: datetime
+    read_up_to_id: str
+    updated_at: datetime
+
+
 class PostSequence(TypedDict):
     _id: ObjectId  # the author
     last: int  # the number of the author's latest post
@@ -66,3 +124,11 @@ class PostSequence(TypedDict):
 
 def follow_key(follower_id: ObjectId, followee_id: ObjectId) -> FollowKey:
     return {"follower": follower_id, "followee": followee_id}
+
+
+def pair_key(user_id: ObjectId, post_id: ObjectId) -> PairKey:
+    return {"user": user_id, "post": post_id}
+
+
+def block_key(blocker_id: ObjectId, blocked_id: ObjectId) -> BlockKey:
+    return {"blocker": blocker_id, "blocked": blocked_id}

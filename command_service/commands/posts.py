@@ -3,9 +3,10 @@
 from bson import ObjectId
 
 from command_service.commands.errors import NotPostAuthor, PostNotFound
-from command_service.write_model import posts
+from command_service.write_model import posts, users
 from service_kit.ids import parse_object_id
 from service_kit.mongo import Database
+from service_kit.text import mentions_of
 from service_kit.tokens import Principal
 from service_kit.write_model import PostDocument
 
@@ -13,13 +14,20 @@ from service_kit.write_model import PostDocument
 async def create_post(
     database: Database, author: Principal, *, text: str, reply_to: str | None
 ) -> PostDocument:
-    parent_id: ObjectId | None = None
+    parent: PostDocument | None = None
     if reply_to is not None:
         parent_id = parse_object_id(reply_to)
-        if parent_id is None or await posts.find_live_post(database, parent_id) is None:
+        parent = await posts.find_live_post(database, parent_id) if parent_id else None
+        if parent is None:
             raise PostNotFound(reply_to)
+    # Mentions are resolved once, when the post is written: a later rename does not retarget them.
+    mentioned = await users.find_users_by_handles(database, mentions_of(text))
     return await posts.insert_post(
-        database, author_id=ObjectId(author.user_id), text=text, reply_to=parent_id
+        database,
+        author_id=ObjectId(author.user_id),
+        text=text,
+        reply_to=parent,
+        mentions=mentioned,
     )
 
 

@@ -12,7 +12,8 @@ from pymongo import ReturnDocument
 from command_service.write_model.command_scope import session_options, wrote
 from service_kit.clock import utc_now
 from service_kit.mongo import Database
-from service_kit.write_model import POST_SEQUENCES, POSTS, PostDocument
+from service_kit.text import hashtags_of, mentions_of
+from service_kit.write_model import POST_SEQUENCES, POSTS, PostDocument, UserDocument
 
 
 async def find_live_post(database: Database, post_id: ObjectId) -> PostDocument | None:
@@ -39,15 +40,24 @@ async def _next_post_number(database: Database, author_id: ObjectId) -> int:
 
 
 async def insert_post(
-    database: Database, *, author_id: ObjectId, text: str, reply_to: ObjectId | None
+    database: Database,
+    *,
+    author_id: ObjectId,
+    text: str,
+    reply_to: PostDocument | None,
+    mentions: list[UserDocument],
 ) -> PostDocument:
     # A number drawn by a post that then fails to insert leaves a gap, which nothing relies on.
     post = PostDocument(
         _id=ObjectId(),
         author_id=author_id,
         text=text,
-        reply_to=reply_to,
+        reply_to=reply_to["_id"] if reply_to else None,
+        reply_to_author_id=reply_to["author_id"] if reply_to else None,
         author_seq=await _next_post_number(database, author_id),
+        hashtags=hashtags_of(text),
+        mentions=mentions_of(text),
+        mention_ids=[user["_id"] for user in mentions],
         created_at=utc_now(),
         deleted_at=None,
     )

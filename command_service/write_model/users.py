@@ -30,6 +30,15 @@ async def find_user_by_id(database: Database, user_id: ObjectId) -> UserDocument
     return cast(UserDocument, found) if found else None
 
 
+async def find_users_by_handles(database: Database, handles: list[str]) -> list[UserDocument]:
+    """The users with these (lowercased) handles, in one query; unknown handles are left out."""
+    if not handles:
+        return []
+    found = await database[USERS].find({"handle_lower": {"$in": handles}}).to_list(None)
+    by_handle = {user["handle_lower"]: cast(UserDocument, user) for user in found}
+    return [by_handle[handle] for handle in handles if handle in by_handle]
+
+
 async def user_exists(database: Database, user_id: ObjectId) -> bool:
     return await database[USERS].find_one({"_id": user_id}, projection={"_id": 1}) is not None
 
