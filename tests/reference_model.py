@@ -9,7 +9,7 @@ model's current state alone, in plain Python, independently of the projector's c
 from typing import Any
 
 from service_kit.mongo import Database
-from service_kit.write_model import FOLLOWS, POSTS, USERS
+from service_kit.write_model import BLOCKS, FOLLOWS, POSTS, USERS
 
 Documents = dict[str, list[dict[str, Any]]]
 
@@ -83,8 +83,18 @@ async def expected_read_models(database: Database, backfill_limit: int) -> Docum
         }
         for owner, post_id in shown
     ]
+    block_edges = [
+        {
+            "_id": f"{block['blocker_id']}:{block['blocked_id']}",
+            "blocker_id": str(block["blocker_id"]),
+            "blocked_id": str(block["blocked_id"]),
+            "created_at": block["created_at"],
+        }
+        for block in await database[BLOCKS].find().to_list(None)
+    ]
     documents = {
         "user_views": user_views,
+        "block_edges": block_edges,
         "follow_edges": follow_edges,
         "post_views": post_views,
         "timeline_entries": timeline_entries,

@@ -10,3 +10,4 @@ USER_VIEWS: Final = "user_views"  # users.py
 POST_VIEWS: Final = "post_views"  # posts.py
 FOLLOW_EDGES: Final = "follow_edges"  # follows.py
 TIMELINE_ENTRIES: Final = "timeline_entries"  # timelines.py
+BLOCK_EDGES: Final = "block_edges"  # blocks.py

@@ -7,6 +7,7 @@ The order matters only within one change: `users` reads a post's view before `po
 from typing import Final
 
 from query_service.projector.projection import Projection
+from query_service.read_models.blocks import BlocksProjection
 from query_service.read_models.follows import FollowsProjection
 from query_service.read_models.posts import PostsProjection
 from query_service.read_models.timelines import TimelinesProjection
@@ -19,6 +20,7 @@ PROJECTIONS: Final[tuple[Projection, ...]] = (
     FollowsProjection(),
     PostsProjection(),
     TimelinesProjection(),
+    BlocksProjection(),
 )
 # Everything the projector derives: what a rebuild builds anew and swaps in.
 READ_MODEL_COLLECTIONS: Final = tuple(name for p in PROJECTIONS for name in p.owns)
