@@ -9,6 +9,10 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# A crash replays at most one batch, so counters keep this many marks of the changes they counted
+# (query_service/read_models/counters.py): a batch may not be larger.
+MAX_PROJECTOR_BATCH_SIZE = 1000
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
@@ -68,7 +72,7 @@ class Settings(BaseSettings):
     consistency_wait_ms: int = Field(default=2000, ge=0, le=30_000)
 
     # Projector.
-    projector_batch_size: int = Field(default=200, ge=1, le=10_000)
+    projector_batch_size: int = Field(default=200, ge=1, le=MAX_PROJECTOR_BATCH_SIZE)
     # How long one read of the stream waits for changes: bounds how late counts and the
     # checkpoint follow the last change (timelines are written as each change arrives).
     projector_max_await_ms: int = Field(default=300, ge=10, le=10_000)

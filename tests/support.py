@@ -21,6 +21,7 @@ from command_service.main import create_app as create_command_app
 from query_service.main import create_app as create_query_app
 from query_service.projector.checkpoints import PROJECTOR_CHECKPOINTS
 from query_service.projector.runner import Projector
+from query_service.read_models.counters import WITHOUT_MARKS
 from query_service.read_models.registry import READ_MODEL_COLLECTIONS
 from service_kit.mongo import Database, MongoConnection
 from service_kit.mongo.connection import connect, connect_embedded
@@ -143,10 +144,12 @@ class Stack:
         return response.json()
 
     async def read_models(self) -> dict[str, list[dict[str, Any]]]:
-        """Every derived document, in a stable order: what two projector runs must agree on."""
+        """Every derived document, in a stable order: what two projector runs must agree on.
+        Counter marks are bookkeeping of how counts were reached, not read-model data."""
         snapshot = {}
         for name in READ_MODEL_COLLECTIONS:
-            snapshot[name] = await self.read_database[name].find().sort("_id", 1).to_list(None)
+            found = self.read_database[name].find({}, WITHOUT_MARKS)
+            snapshot[name] = await found.sort("_id", 1).to_list(None)
         return snapshot
 
     async def checkpoint(self) -> dict[str, Any] | None:

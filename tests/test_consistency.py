@@ -6,8 +6,13 @@ reaches the read models three ways, and each must equal `reference_model.expecte
 - incrementally, catching up after random stretches of the history;
 - replaying everything since a random earlier checkpoint onto the finished read models;
 - rebuilding from the write model alone.
+A second property crashes the projector right after any one of its writes (a counter update, a
+membership, a timeline entry) and checks that a fresh projector ends in the same documents.
 """
 
+import contextlib
+
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +20,7 @@ from query_service.projector.checkpoints import PROJECTOR_CHECKPOINTS
 from tests.histories import Step, Writers, histories
 from tests.reference_model import expected_read_models
 from tests.support import Stack, make_settings, running_stack
+from tests.test_counters import Crashed, crash_after_write
 
 PROPERTIES = settings(
     max_examples=60,
@@ -68,3 +74,30 @@ async def test_incremental_replayed_and_rebuilt_read_models_all_equal_the_specif
     history, catch_up_every, replay_from, backfill_limit, batch
 ):
     await project_three_ways(history, catch_up_every, replay_from, backfill_limit, batch)
+
+
+@pytest.mark.embedded_only  # crashes inside the embedded store's writes
+@settings(PROPERTIES, max_examples=40)
+@given(
+    history=histories,
+    crash_at=st.integers(1, 150),
+    backfill_limit=st.integers(0, 3),
+    batch=st.integers(1, 6),
+)
+async def test_a_crash_after_any_write_then_a_restart_ends_in_the_specification(
+    history, crash_at, backfill_limit, batch
+):
+    config = make_settings(projector_backfill_limit=backfill_limit, projector_batch_size=batch)
+    async with running_stack(config) as stack:
+        writers = await Writers.sign_up(stack.database)
+        await stack.settle()
+        for step in history:
+            await writers.run(step)
+
+        with crash_after_write(crash_at) as written, contextlib.suppress(Crashed):
+            await stack.new_projector(config).catch_up()
+        assert len(written) >= min(crash_at, 10)  # it wrote (and, mostly, crashed)
+        await stack.new_projector(config).catch_up()
+
+        expected = await expected_read_models(stack.database, backfill_limit)
+        assert await stack.read_models() == expected

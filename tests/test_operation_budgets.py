@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from bson import ObjectId
 
-from query_service.read_models.names import POST_VIEWS, TIMELINE_ENTRIES
+from query_service.read_models.names import FOLLOW_EDGES, POST_VIEWS, TIMELINE_ENTRIES, USER_VIEWS
 from service_kit.clock import utc_now
 from service_kit.mongo.embedded.operations import OperationCount, counting_operations
 from tests.support import Stack, User, make_settings, running_stack
@@ -133,14 +133,15 @@ async def test_a_timeline_page_takes_two_round_trips_however_many_accounts_you_f
     assert later.round_trips == 4
 
 
-# Round trips per projected change, the batch's recounts included (a batch of one change):
-# every touched user costs 3 counts and an update, every touched post 1 count and an update.
+# Round trips per projected change. A counted membership (a follow edge, a post view) costs a read
+# of it before, one guarded update per counter it changes, then its own write (counters.py).
 CHANGE_BUDGETS = {
-    "user insert": 6,  # view upsert, author refresh on post views, recount of one user
-    "post insert": 10,  # author summary, view upsert, followers, ONE bulk fan-out, 2 recounts
-    "post tombstone": 6,  # view delete, timeline entries delete, recount of the author
-    "follow insert": 10,  # edge upsert, backfill window read, recount of both users
-    "follow delete": 10,  # edge delete, timeline entries delete, recount of both users
+    "user insert": 2,  # view upsert, author refresh on post views
+    "post insert": 6,  # author summary, view before, author's count, view, followers, ONE bulk
+    "reply insert": 7,  # + the parent's reply count
+    "post tombstone": 4,  # view before, author's count, view delete, timeline entries delete
+    "follow insert": 6,  # edge before, two counts, edge, backfill window read, a bulk if any
+    "follow delete": 5,  # edge before, two counts, edge delete, timeline entries delete
 }
 # What every catch-up costs besides its changes: load the checkpoint, look for operator requests
 # (dead letters to replay, a rebuild), save the checkpoint after the batch and once idle.
@@ -162,9 +163,13 @@ async def test_every_projected_change_stays_within_its_budget(stack: Stack, alic
     async def post() -> None:
         posted.update(await alice.post("fanned out to three"))
 
+    async def reply() -> None:
+        await followers[0].post("a reply", reply_to=posted["id"])
+
     measured = {
         "user insert": await settled(lambda: stack.sign_up("newcomer")),
         "post insert": await settled(post),
+        "reply insert": await settled(reply),
         "post tombstone": await settled(lambda: alice.delete(posted["id"])),
         "follow insert": await settled(lambda: stack.users["newcomer"].follow("alice")),
         "follow delete": await settled(lambda: stack.users["newcomer"].unfollow("alice")),
@@ -199,3 +204,61 @@ async def fan_out_to_3_or_30(stack: Stack, alice: User) -> None:
     assert few.by_collection[TIMELINE_ENTRIES] == many.by_collection[TIMELINE_ENTRIES] == 1
     fanned_out = next(o for o in many.operations if o.collection == TIMELINE_ENTRIES)
     assert len(fanned_out.shapes) == 31  # one bulk write: the author and 30 followers
+
+
+async def test_a_change_costs_the_same_for_an_account_with_3_or_3000_followers():
+    # Chunks larger than the fan-out, so that only the counters could make the costs differ.
+    config = make_settings(rate_limits_enabled=False, projector_fanout_chunk=5000)
+    async with running_stack(config) as stack:
+        few, many = (
+            await changes_of_an_account_with(stack, 3),
+            await changes_of_an_account_with(stack, 3000),
+        )
+
+    assert {name: c.round_trips for name, c in few.items()} == {
+        name: c.round_trips for name, c in many.items()
+    }
+    for counted in (*few.values(), *many.values()):
+        # No recount: nothing on the hot path counts documents (O(followers) on a server).
+        assert [o for o in counted.operations if o.kind == "count"] == []
+    assert few["post insert"].round_trips - CATCH_UP_OVERHEAD <= CHANGE_BUDGETS["post insert"]
+
+
+async def changes_of_an_account_with(stack: Stack, followers: int) -> dict[str, OperationCount]:
+    """Round trips to project a post, its tombstone, a follow and an unfollow of an account with
+    `followers` followers (edges seeded into the read model, its count set to match)."""
+    star, fan = await stack.sign_up(f"star{followers}"), await stack.sign_up(f"fan{followers}")
+    await stack.settle()
+    now = utc_now()
+    await stack.read_database[FOLLOW_EDGES].insert_many(
+        {
+            "_id": f"seeded{n}:{star.id}",
+            "follower_id": f"seeded{n}",
+            "followee_id": star.id,
+            "followee_post_seq": 0,
+            "created_at": now,
+        }
+        for n in range(followers)
+    )
+    await stack.read_database[USER_VIEWS].update_one(
+        {"_id": star.id}, {"$set": {"followers_count": followers}}
+    )
+
+    async def settled(write: Callable[[], Awaitable[Any]]) -> OperationCount:
+        await write()
+        return await count(stack.settle)
+
+    posted: dict[str, Any] = {}
+
+    async def post() -> None:
+        posted.update(await star.post("to every follower"))
+
+    measured = {
+        "post insert": await settled(post),
+        "post tombstone": await settled(lambda: star.delete(posted["id"])),
+        "follow insert": await settled(lambda: fan.follow(star.handle)),
+        "follow delete": await settled(lambda: fan.unfollow(star.handle)),
+    }
+    page = await stack.user_page(star.handle)
+    assert (page["followers_count"], page["posts_count"]) == (followers, 0)
+    return measured

@@ -8,7 +8,10 @@ longer reaches, a dropped write-model collection) or when an operator asks. The 
    read the write model while writes go on.
 2. Replay the write model's current documents as inserts, through the same projections as live
    changes, into `rebuild_*` collections. Readers still see the old read models.
-3. Follow the stream from the mark into the shadows until it reaches the present.
+3. Follow the stream from the mark into the shadows until it reaches the present, then drop the
+   counter stubs left for documents that never came (`read_models/counters.py`: in `_id` order a
+   reply may be replayed before its parent, so the shadows' counters may create a parent's
+   document first; a stub still there now belongs to a parent that is gone).
 4. Swap each shadow in with `renameCollection` + `dropTarget` (atomic per collection).
 
 If the history no longer reaches the mark (the rebuild's own writes can push it out of a small
@@ -22,6 +25,7 @@ from typing import Any, Final
 from bson.timestamp import Timestamp
 
 from query_service.projector.projection import Change, ProjectionContext
+from query_service.read_models import counters
 from query_service.read_models.registry import (
     PROJECTIONS,
     READ_MODEL_COLLECTIONS,
@@ -95,6 +99,15 @@ async def finish_batch(context: ProjectionContext) -> None:
         await projection.finish_batch(context)
 
 
+async def drop_counter_stubs(shadow: ProjectionContext) -> None:
+    """Once caught up: counted documents created by a count alone belong to nothing (step 3)."""
+    for projection in PROJECTIONS:
+        for counted in projection.counted:
+            dropped = await counters.drop_stubs(shadow, counted)
+            if dropped:
+                log.info("rebuild: dropped %d counter stubs of %s", dropped, counted.collection)
+
+
 async def swap_in(database: Database) -> None:
     """Replace each live read model by its shadow (atomic per collection, indexes included)."""
     for name in READ_MODEL_COLLECTIONS:
@@ -108,7 +121,8 @@ def _replayed(source: str) -> dict[str, Any]:
 
 def _as_insert(db: str, collection: str, document: dict[str, Any]) -> Change:
     return {
-        # Not a resume token: only names the change if it has to be parked.
+        # Not a resume token, but unique like one: it names the change if it has to be parked,
+        # and marks its counter updates (`counters.mark_of`).
         "_id": {"_data": f"rebuild:{collection}:{document['_id']}"},
         "operationType": "insert",
         "ns": {"db": db, "coll": collection},

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bson.timestamp import Timestamp
@@ -27,6 +27,7 @@ from query_service.projector.leadership import LeaderElection
 from query_service.projector.metrics import Lag, ProjectorMetrics
 from query_service.projector.projection import Change, ProjectionContext, ProjectionSettings
 from query_service.projector.rebuild import RebuildFailed
+from query_service.read_models import counters
 from query_service.read_models.registry import ensure_read_model_indexes
 from service_kit.mongo import Database
 from service_kit.retries import log_retry
@@ -268,6 +269,7 @@ class Projector:
             database,
             self._context.settings,
             prefix=rebuild.SHADOW_PREFIX,
+            stub_counters=True,
             on_fanout=self.metrics.fanned_out,
         )
         await rebuild.prepare_shadows(database)
@@ -290,6 +292,7 @@ class Projector:
                 "have pushed it out): the live read models are kept; retrying with backoff. "
                 "A larger oplog (or EMBEDDED_CHANGE_HISTORY) makes room for it."
             ) from error
+        await rebuild.drop_counter_stubs(shadow)
         await rebuild.swap_in(database)
         token = stream.resume_token
         if token is None:
@@ -319,7 +322,7 @@ class Projector:
         self, stream: Stream, context: ProjectionContext, *, checkpoint: bool = True
     ) -> int:
         """Apply changes as they arrive, until the stream is idle or the batch is full; then
-        recount what they touched and checkpoint. Returns how many changes were applied."""
+        finish the batch and checkpoint. Returns how many changes were applied."""
         last: Change | None = None
         applied = 0
         drained = False  # a read came back empty: nothing is waiting
@@ -380,10 +383,16 @@ class Projector:
 
     async def _replay_parked(self, letter: dict[str, Any]) -> None:
         """Apply a parked change again, against its document's current state (it may have
-        changed since: an old insert must not bring back a post deleted meanwhile)."""
+        changed since: an old insert must not bring back a post deleted meanwhile).
+
+        Long after its batch, its counter marks may be gone, and it may have failed between a
+        counter and its membership: every counter it touches is recounted exactly instead."""
         change = await self._with_current_document(letter["change"])
+        context = replace(self._context, recounted=set())
         try:
-            await self._applier.apply_with_retries(self._context, change)
+            await self._applier.apply_with_retries(context, change)
+            await counters.recount(context, context.recounted or ())
+            await rebuild.finish_batch(context)
         except Exception as error:
             log.error("replaying parked change %s failed again: %r", letter["_id"], error)
             await dead_letters.replay_failed(
@@ -391,7 +400,6 @@ class Projector:
             )
             return
         self.metrics.applied(change)
-        await rebuild.finish_batch(self._context)
         await dead_letters.replayed(self._database, letter["_id"])
         log.info("replayed parked change %s", letter["_id"])
 

@@ -2,6 +2,7 @@
 
 Written only by `FollowsProjection`; each edge keeps the follow's start point in the followee's
 sequence of posts (`followee_post_seq`), which decides what the follower's timeline backfills.
+An edge counts into its two users' `followers_count` and `following_count` (`counters.py`).
 """
 
 from datetime import datetime
@@ -15,7 +16,10 @@ from query_service.projector.projection import (
     Projection,
     ProjectionContext,
 )
+from query_service.read_models import counters
+from query_service.read_models.counters import Counter
 from query_service.read_models.names import FOLLOW_EDGES
+from query_service.read_models.users import USER_COUNTS
 from service_kit.write_model import FOLLOWS
 
 
@@ -59,20 +63,26 @@ class FollowsProjection(Projection):
 
     async def apply(self, context: ProjectionContext, change: Change) -> None:
         follower_id, followee_id = edge_of(change)
-        edges = context.collection(FOLLOW_EDGES)
-        if not edge_exists(change):
-            await edges.delete_one({"_id": follow_edge_id(follower_id, followee_id)})
-            return
-        follow = change["fullDocument"]
-        await edges.update_one(
-            {"_id": follow_edge_id(follower_id, followee_id)},
-            {
+        edge = None
+        if edge_exists(change):
+            follow = change["fullDocument"]
+            edge = {
                 "$set": {
                     "follower_id": follower_id,
                     "followee_id": followee_id,
                     "followee_post_seq": int(follow.get("followee_post_seq", 0)),
                     "created_at": follow["created_at"],
                 }
-            },
-            upsert=True,
+            }
+        counted: list[Counter] = [
+            USER_COUNTS.counter(followee_id, "followers_count"),
+            USER_COUNTS.counter(follower_id, "following_count"),
+        ]
+        await counters.change_membership(
+            context,
+            change,
+            FOLLOW_EDGES,
+            follow_edge_id(follower_id, followee_id),
+            edge,
+            lambda _: counted,
         )

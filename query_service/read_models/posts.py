@@ -1,9 +1,11 @@
 """post_views: a post with its author embedded and its counts; deleted posts are removed.
 
-Written only by `PostsProjection`: it follows posts (the view itself, and the parent's reply
-count, recounted at the end of a batch) and users (the author summary every view embeds).
+Written only by `PostsProjection`: it follows posts (the view itself) and users (the author
+summary every view embeds). A view counts into its author's `posts_count` and, for a reply, its
+parent's `reply_count` (`counters.py`); its own counters are written only by what they count.
 """
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar, TypedDict, cast
 
@@ -15,14 +17,26 @@ from query_service.projector.projection import (
     Projection,
     ProjectionContext,
 )
-from query_service.read_models import pagination
+from query_service.read_models import counters, pagination
+from query_service.read_models.counters import WITHOUT_MARKS, CountedDocument, Counter, Tally
 from query_service.read_models.names import POST_VIEWS, USER_VIEWS
 from query_service.read_models.pagination import Page, Position
+from query_service.read_models.users import USER_COUNTS
 from service_kit.mongo import Database
 from service_kit.write_model import POSTS, USERS
 
 # Newest first with the id breaking ties: the order of every page and of its cursor.
 NEWEST_FIRST = [("created_at", DESCENDING), ("_id", DESCENDING)]
+POST_COUNTS = CountedDocument(
+    POST_VIEWS,
+    identity="author_id",
+    # Likes and reposts have nothing to count yet: they stay 0.
+    fields=(
+        ("like_count", None),
+        ("repost_count", None),
+        ("reply_count", Tally(POST_VIEWS, "reply_to")),
+    ),
+)
 
 
 class AuthorSummary(TypedDict):
@@ -65,54 +79,24 @@ class PostsProjection(Projection):
             IndexModel([("reply_to", ASCENDING)], name="replies_to", sparse=True),
         ]
     }
+    counted = (POST_COUNTS,)
 
     async def apply(self, context: ProjectionContext, change: Change) -> None:
         if change["ns"]["coll"] == USERS:
             await self._refresh_author(context, change)
             return
-        post_id = str(change["documentKey"]["_id"])
         post = live_post(change)
-        if post is None:
-            await self._remove(context, post_id, change.get("fullDocument"))
-        else:
-            await self._upsert(context, post_id, post)
-
-    async def finish_batch(self, context: ProjectionContext) -> None:
-        stale = context.stale_ids(self.name)
-        views = context.collection(POST_VIEWS)
-        for post_id in sorted(stale):
-            replies = await views.count_documents({"reply_to": post_id})
-            await views.update_one({"_id": post_id}, {"$set": {"reply_count": replies}})
-        stale.clear()
-
-    async def _upsert(self, context: ProjectionContext, post_id: str, post: dict[str, Any]) -> None:
-        author_id = str(post["author_id"])
-        reply_to = str(post["reply_to"]) if post.get("reply_to") else None
-        await context.collection(POST_VIEWS).update_one(
-            {"_id": post_id},
-            {
-                "$set": {
-                    "author_id": author_id,
-                    "author": await _author_summary(context, author_id),
-                    "author_seq": int(post.get("author_seq", 0)),
-                    "text": post["text"],
-                    "created_at": post["created_at"],
-                    "reply_to": reply_to,
-                },
-                "$setOnInsert": {"like_count": 0, "repost_count": 0, "reply_count": 0},
-            },
-            upsert=True,
+        view = None if post is None else await _view_update(context, post)
+        # What the view counts into: from the post, or from the view a delete removes.
+        await counters.change_membership(
+            context,
+            change,
+            POST_VIEWS,
+            str(change["documentKey"]["_id"]),
+            view,
+            lambda before: counted_by(post or before or change.get("fullDocument")),
+            counted=POST_COUNTS,
         )
-        context.stale_ids(self.name).update([post_id, reply_to] if reply_to else [post_id])
-
-    async def _remove(
-        self, context: ProjectionContext, post_id: str, tombstone: dict[str, Any] | None
-    ) -> None:
-        view = await context.collection(POST_VIEWS).find_one_and_delete({"_id": post_id})
-        # The parent's reply count: from the tombstone, or from the view while it still existed.
-        parent = (tombstone or {}).get("reply_to") or (view or {}).get("reply_to")
-        if parent:
-            context.stale_ids(self.name).add(str(parent))
 
     async def _refresh_author(self, context: ProjectionContext, change: Change) -> None:
         user = change.get("fullDocument")
@@ -124,6 +108,32 @@ class PostsProjection(Projection):
         await context.collection(POST_VIEWS).update_many(
             {"author_id": author_id, "author": {"$ne": author}}, {"$set": {"author": author}}
         )
+
+
+def counted_by(post: Mapping[str, Any] | None) -> list[Counter]:
+    """The counters a post's view counts into (a write-model post, or the view itself)."""
+    if post is None:
+        return []
+    found = [USER_COUNTS.counter(str(post["author_id"]), "posts_count")]
+    if post.get("reply_to"):
+        found.append(POST_COUNTS.counter(str(post["reply_to"]), "reply_count"))
+    return found
+
+
+async def _view_update(context: ProjectionContext, post: dict[str, Any]) -> dict[str, Any]:
+    author_id = str(post["author_id"])
+    return {
+        "$set": {
+            "author_id": author_id,
+            "author": await _author_summary(context, author_id),
+            "author_seq": int(post.get("author_seq", 0)),
+            "text": post["text"],
+            "created_at": post["created_at"],
+            "reply_to": str(post["reply_to"]) if post.get("reply_to") else None,
+        },
+        # Counts are written only by the memberships they count (a stub's are kept).
+        "$setOnInsert": POST_COUNTS.zeros(),
+    }
 
 
 async def _author_summary(context: ProjectionContext, author_id: str) -> AuthorSummary:
@@ -140,7 +150,7 @@ async def _author_summary(context: ProjectionContext, author_id: str) -> AuthorS
 
 
 async def post_by_id(database: Database, post_id: str) -> PostView | None:
-    found = await database[POST_VIEWS].find_one({"_id": post_id})
+    found = await database[POST_VIEWS].find_one({"_id": post_id}, WITHOUT_MARKS)
     return cast(PostView, found) if found else None
 
 
@@ -148,7 +158,13 @@ async def posts_by_author(
     database: Database, author_id: str, limit: int, position: Position | None
 ) -> Page[PostView]:
     query = {"author_id": author_id, **pagination.after(position, "_id")}
-    found = await database[POST_VIEWS].find(query).sort(NEWEST_FIRST).limit(limit + 1).to_list(None)
+    found = (
+        await database[POST_VIEWS]
+        .find(query, WITHOUT_MARKS)
+        .sort(NEWEST_FIRST)
+        .limit(limit + 1)
+        .to_list(None)
+    )
     posts = cast(list[PostView], found)
     return pagination.page_of(posts, limit, lambda post: Position(post["created_at"], post["_id"]))
 
@@ -157,6 +173,6 @@ async def posts_in_order(database: Database, post_ids: list[str]) -> list[PostVi
     """Hydrate a list of ids with one query; a post deleted meanwhile is simply left out."""
     if not post_ids:
         return []
-    found = await database[POST_VIEWS].find({"_id": {"$in": post_ids}}).to_list(None)
+    found = await database[POST_VIEWS].find({"_id": {"$in": post_ids}}, WITHOUT_MARKS).to_list(None)
     by_id = {post["_id"]: cast(PostView, post) for post in found}
     return [by_id[post_id] for post_id in post_ids if post_id in by_id]

@@ -1,7 +1,7 @@
 """Every projection, in the order the projector applies a change to them.
 
-The order matters only within one change: `users` reads a post's view before `posts` removes it
-(to know whose count to refresh), and `posts` embeds the author summary `users` keeps current.
+Within one change no projection reads what another writes for it, so the order is only the
+order of their writes: profiles and edges first, then post views, then timelines.
 """
 
 from typing import Final

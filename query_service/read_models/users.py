@@ -1,7 +1,8 @@
 """user_views: a user's page, with follower, following and post counts.
 
-Written only by `UsersProjection`. The counts are recounted from `follow_edges` and `post_views`
-at the end of every batch that touched them, so a replayed or repeated change never counts twice.
+Written by `UsersProjection`, except the counts: each follow edge and each post view counts into
+them through `counters.py` as it is written (O(1) per change, exact under replays), so the
+profile upsert only `$setOnInsert`s them. `USER_COUNTS` declares the counters and what they count.
 """
 
 from datetime import datetime
@@ -15,9 +16,20 @@ from query_service.projector.projection import (
     Projection,
     ProjectionContext,
 )
+from query_service.read_models.counters import WITHOUT_MARKS, CountedDocument, Tally, wrote_counted
 from query_service.read_models.names import FOLLOW_EDGES, POST_VIEWS, USER_VIEWS
 from service_kit.mongo import Database
-from service_kit.write_model import FOLLOWS, POSTS, USERS
+from service_kit.write_model import USERS
+
+USER_COUNTS = CountedDocument(
+    USER_VIEWS,
+    identity="handle_lower",
+    fields=(
+        ("followers_count", Tally(FOLLOW_EDGES, "followee_id")),
+        ("following_count", Tally(FOLLOW_EDGES, "follower_id")),
+        ("posts_count", Tally(POST_VIEWS, "author_id")),
+    ),
+)
 
 
 class UserView(TypedDict):
@@ -34,36 +46,13 @@ class UserView(TypedDict):
 
 class UsersProjection(Projection):
     name = "users"
-    consumes = (USERS, POSTS, FOLLOWS)
+    consumes = (USERS,)
     owns: ClassVar[OwnedCollections] = {
         USER_VIEWS: [IndexModel([("handle_lower", ASCENDING)], unique=True, name="handle_unique")]
     }
+    counted = (USER_COUNTS,)
 
     async def apply(self, context: ProjectionContext, change: Change) -> None:
-        collection = change["ns"]["coll"]
-        if collection == USERS:
-            await self._project_user(context, change)
-        elif collection == FOLLOWS:
-            key = change["documentKey"]["_id"]
-            context.stale_ids(self.name).update((str(key["follower"]), str(key["followee"])))
-        elif collection == POSTS:
-            author_id = await _author_of(context, change)
-            if author_id is not None:
-                context.stale_ids(self.name).add(author_id)
-
-    async def finish_batch(self, context: ProjectionContext) -> None:
-        stale = context.stale_ids(self.name)
-        for user_id in sorted(stale):
-            edges, posts = context.collection(FOLLOW_EDGES), context.collection(POST_VIEWS)
-            counts = {
-                "followers_count": await edges.count_documents({"followee_id": user_id}),
-                "following_count": await edges.count_documents({"follower_id": user_id}),
-                "posts_count": await posts.count_documents({"author_id": user_id}),
-            }
-            await context.collection(USER_VIEWS).update_one({"_id": user_id}, {"$set": counts})
-        stale.clear()
-
-    async def _project_user(self, context: ProjectionContext, change: Change) -> None:
         user_id = str(change["documentKey"]["_id"])
         user = change.get("fullDocument")
         if change["operationType"] == "delete" or user is None:
@@ -81,26 +70,12 @@ class UsersProjection(Projection):
                     "bio": user.get("bio", ""),
                     "created_at": user["created_at"],
                 },
-                "$setOnInsert": {"followers_count": 0, "following_count": 0, "posts_count": 0},
+                # Counts are written only by the memberships they count, never here.
+                "$setOnInsert": USER_COUNTS.zeros(),
             },
             upsert=True,
         )
-        context.stale_ids(self.name).add(user_id)
-
-
-async def _author_of(context: ProjectionContext, change: Change) -> str | None:
-    """The author of a changed post: from the change, or from its view once the post is gone.
-
-    This projection runs before `PostsProjection` removes the view. A post deleted outright (the
-    application only ever tombstones) whose view is gone already leaves no author to recount.
-    """
-    post = change.get("fullDocument")
-    if post is not None and "author_id" in post:
-        return str(post["author_id"])
-    view = await context.collection(POST_VIEWS).find_one(
-        {"_id": str(change["documentKey"]["_id"])}, {"author_id": 1}
-    )
-    return str(view["author_id"]) if view else None
+        wrote_counted(context, USER_COUNTS, user_id)
 
 
 # ---- the read side -----------------------------------------------------------------------------
@@ -108,6 +83,6 @@ async def _author_of(context: ProjectionContext, change: Change) -> str | None:
 
 async def user_by_handle(database: Database, handle: str) -> UserView | None:
     found: dict[str, Any] | None = await database[USER_VIEWS].find_one(
-        {"handle_lower": handle.lower()}
+        {"handle_lower": handle.lower()}, WITHOUT_MARKS
     )
     return cast(UserView, found) if found else None

@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from query_service.read_models.counters import WITHOUT_MARKS
 from query_service.read_models.registry import READ_MODEL_COLLECTIONS
 from service_kit.mongo import Database
 
@@ -62,9 +63,9 @@ class Audit:
 
 
 async def snapshot(database: Database) -> Documents:
-    """Every read-model document, in `_id` order."""
+    """Every read-model document, in `_id` order, without the counters' marks (bookkeeping)."""
     return {
-        name: await database[name].find().sort("_id", 1).to_list(None)
+        name: await database[name].find({}, WITHOUT_MARKS).sort("_id", 1).to_list(None)
         for name in READ_MODEL_COLLECTIONS
     }
 

@@ -30,7 +30,7 @@ REBUILD_STAGES = {
 # The innermost of these inside `_apply_next_batch` names what the batch was doing.
 BATCH_STEPS = {
     "ChangeApplier.apply": "mid-change",
-    "finish_batch": "recounting",
+    "finish_batch": "finishing",
     "Projector._save": "checkpointing",
 }
 MAX_CANCELLATIONS = 1_000
