@@ -2,15 +2,19 @@
 
 A deterministic simulation (seeded `random`, plain Python) over a generated power-law follow graph.
 It counts, per API call type and per change type the projector handles, the MongoDB round trips,
-documents read and written, index keys counted by the projector's recounts, and estimated oplog
-bytes, for two designs:
+documents read and written, index keys counted by recounts (none since O(1) counters; the last
+design keeps them for comparison), and estimated oplog bytes, for these designs:
 
 - `full`: the code as it is: every post is fanned out to every follower; a timeline page is one
   query on `timeline_entries` plus one hydration of `post_views`; timelines are never trimmed.
 - `hybrid`: planned hybrid fan-out (issue 7, item 2): authors with at least `--threshold`
   followers are not fanned out, their followers merge their recent posts at read time with one
   `$in` query on `post_views` (a page is 3 round trips for those readers); timelines are capped
-  at TIMELINE_MAX_ENTRIES and trimmed. Everything else (recounts included) stays as in the code.
+  at TIMELINE_MAX_ENTRIES and trimmed. Everything else stays as in the code.
+- counters: exact O(1) counters (query_service/read_models/counters.py): per changed membership,
+  one read of it and one guarded update per counter, whose `$push`/`$slice` of the counter marks
+  rewrites up to MARKS_KEPT marks in the oplog. The last design recounts with `count_documents`
+  at the end of every batch instead, as the code did before, for comparison.
 
 Every per-operation count cites the code path it comes from (file:function). Oplog sizes are
 `bson.encode` of oplog entries built around the project's real document shapes.
@@ -40,6 +44,7 @@ from bson.timestamp import Timestamp
 
 DATABASE = "microblog"  # service_kit/settings.py: mongodb_database
 BATCH_SIZE = 200  # service_kit/settings.py: projector_batch_size
+MARKS_KEPT = 1000  # query_service/read_models/counters.py: MARKS_KEPT (= the largest batch)
 FANOUT_CHUNK = 1000  # service_kit/settings.py: projector_fanout_chunk
 BACKFILL_LIMIT = 200  # service_kit/settings.py: projector_backfill_limit
 PAGE_LIMIT = 20  # query_service/api/dependencies.py: page_request default limit
@@ -207,6 +212,7 @@ def measure_oplog_sizes(text_chars: int) -> OplogSizes:
         "post_id": pid,
     }
     token = {"_data": "8" + "2" * 161}  # a resume token's `_data` (hex KeyString) on MongoDB 8
+    marks = {"counter_marks": [Int64(-(2**62) + n) for n in range(MARKS_KEPT)]}
     sizes = {
         "users.insert": _oplog_entry("i", "users", user),
         "users.rehash": _oplog_entry(
@@ -227,6 +233,14 @@ def measure_oplog_sizes(text_chars: int) -> OplogSizes:
         "user_views.insert": _oplog_entry("i", "user_views", user_view),
         "user_views.recount": _oplog_entry(
             "u", "user_views", _diff({"followers_count": 76}), o2={"_id": uid}
+        ),
+        # counters.py:_add on a document with a full array of marks: `$slice` shifts every
+        # element, so the `$v: 2` diff carries the whole array.
+        "user_views.counter": _oplog_entry(
+            "u", "user_views", _diff({"followers_count": 76, **marks}), o2={"_id": uid}
+        ),
+        "post_views.counter": _oplog_entry(
+            "u", "post_views", _diff({"reply_count": 3, **marks}), o2={"_id": pid}
         ),
         "post_views.insert": _oplog_entry("i", "post_views", post_view),
         "post_views.delete": _oplog_entry("d", "post_views", {"_id": pid}),
@@ -399,14 +413,15 @@ class Design:
     name: str
     hybrid: bool  # authors at or above the threshold are merged at read time
     cap: bool  # timelines capped at TIMELINE_MAX_ENTRIES and trimmed
-    counters: bool  # O(1) counters (issue 7, item 3) instead of count_documents recounts
+    counters: bool  # O(1) counters (counters.py) instead of count_documents recounts
 
 
 DESIGNS = (
-    Design("full fan-out (current code)", hybrid=False, cap=False, counters=False),
-    Design("hybrid fan-out", hybrid=True, cap=False, counters=False),
-    Design("hybrid fan-out + cap", hybrid=True, cap=True, counters=False),
-    Design("hybrid fan-out + cap + O(1) counters", hybrid=True, cap=True, counters=True),
+    Design("full fan-out (current code)", hybrid=False, cap=False, counters=True),
+    Design("hybrid fan-out", hybrid=True, cap=False, counters=True),
+    Design("hybrid fan-out + cap", hybrid=True, cap=True, counters=True),
+    # What the counters cost before O(1) counters, on the planned fan-out.
+    Design("hybrid fan-out + cap, recounts", hybrid=True, cap=True, counters=False),
 )
 
 
@@ -465,22 +480,28 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
     # the trims make up whatever the deletes and unfollows did not remove.
     trim_share = max(0.0, 1.0 - removed / written) if design.cap else 0.0
 
+    def membership() -> Cost:
+        """counters.py:change_membership reads the membership before it counts (O(1) counters;
+        before them, the membership was written without a look)."""
+        return rt(1, 1) if design.counters else Cost()
+
     def user_recount(followers: float, following: float, authored: float, changed: int) -> Cost:
-        """users.py:UsersProjection.finish_batch, per stale user: three count_documents
-        (followers, following, posts: O(count) index keys each) and one update_one; with O(1)
-        counters, one `$inc` update per changed counter instead."""
+        """Before O(1) counters, UsersProjection.finish_batch, per stale user: three
+        count_documents (followers, following, posts: O(count) index keys each) and one
+        update_one. With them (counters.py:_add), one guarded update per changed counter."""
         if design.counters:
-            return write(sizes, "user_views.recount", changed, round_trips=changed)
+            return write(sizes, "user_views.counter", changed, round_trips=changed)
         counted = Cost(round_trips=3, keys_counted=followers + following + authored)
         if changed:
             return counted + write(sizes, "user_views.recount")
         return counted + rt(1)  # the update_one runs and changes nothing: no oplog entry
 
     def post_recount(changed: bool) -> Cost:
-        """posts.py:PostsProjection.finish_batch, per stale post: count_documents on replies and
-        update_one (a no-op write when the count did not change)."""
+        """Before O(1) counters, PostsProjection.finish_batch, per stale post: count_documents on
+        replies and update_one (a no-op write when the count did not change). With them, one
+        guarded update of the parent's reply count."""
         if design.counters:
-            return write(sizes, "post_views.reply_count") if changed else Cost()
+            return write(sizes, "post_views.counter") if changed else Cost()
         return rt(1) + (write(sizes, "post_views.reply_count") if changed else rt(1))
 
     # runner.py:_apply_next_batch: per full batch of BATCH_SIZE changes, one getMore on the
@@ -506,9 +527,9 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
         return lookup + project + refresh + recount + per_batch
 
     def post_insert(d: int, reply: bool) -> Cost:
-        # users.py:apply takes the author from fullDocument (no round trip); posts.py:_upsert:
-        # _author_summary find_one + update_one upsert; timelines.py:deliver_post
-        cost = rt(1, 1) + write(sizes, "post_views.insert")
+        # posts.py:apply: _author_summary find_one, then counters.py:change_membership (the view
+        # before, the counters, the view's update_one upsert); timelines.py:deliver_post
+        cost = rt(1, 1) + membership() + write(sizes, "post_views.insert")
         if design.hybrid:
             cost = cost + rt(1, 1)  # planned: the author's follower count decides the path
         if not is_high(d):  # timelines.py:_timeline_owners: follow_edges find by followee_id
@@ -516,35 +537,37 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
             cost = cost + Cost(round_trips=cursor_round_trips(d, edge_bytes), docs_read=d)
         owners = 1 + delivered(d)
         cost = cost + entries("insert", owners) + trims(owners)
-        # finish_batch: the author's counts (O(followers)); the post's own reply count
-        # (unchanged); for a reply, the parent's reply count
+        # the author's posts count (recounts: all three of the author's counts, O(followers),
+        # and the post's own reply count, unchanged); for a reply, the parent's reply count
         cost = cost + user_recount(d, mean_following, posts_per_author, 1) + post_recount(False)
         if reply:
             cost = cost + post_recount(True)
         return cost + per_batch
 
     def post_tombstone(d: int) -> Cost:
-        # update event: updateLookup reads the post; users.py:_author_of from fullDocument;
-        # posts.py:_remove find_one_and_delete; timelines.py:remove_post delete_many by post_id
-        # (the entries of a recent post are assumed to be still within the cap)
+        # update event: updateLookup reads the post; counters.py:change_membership (the view
+        # before, the counters, delete_one; recounts: find_one_and_delete);
+        # timelines.py:remove_post delete_many by post_id (the entries of a recent post are
+        # assumed to be still within the cap)
         owners = 1 + delivered(d)
-        cost = Cost(docs_read=1) + write(sizes, "post_views.delete")
+        cost = Cost(docs_read=1) + membership() + write(sizes, "post_views.delete")
         cost = cost + write(sizes, "timeline_entries.delete", owners)
         cost = cost + user_recount(d, mean_following, posts_per_author, 1)
         return cost + post_recount(True).scaled(r.reply) + per_batch  # a deleted reply's parent
 
     def follow_change(d: int, insert: bool) -> Cost:
-        # users.py: two stale users; follows.py:apply upsert or delete_one of the edge;
-        # timelines.py:backfill (post_views find + bulk upserts) or remove_author (delete_many)
+        # follows.py:apply: counters.py:change_membership (the edge before, two counters, the
+        # edge's upsert or delete_one); timelines.py:backfill (post_views find + bulk upserts)
+        # or remove_author (delete_many)
         copied = backfilled(d)
         if insert:
             post_bytes = sizes["doc.post_view"]
-            cost = write(sizes, "follow_edges.insert")
+            cost = membership() + write(sizes, "follow_edges.insert")
             cost = cost + Cost(round_trips=cursor_round_trips(copied, post_bytes), docs_read=copied)
             if copied:
                 cost = cost + entries("insert", copied) + trims(copied)
         else:
-            cost = write(sizes, "follow_edges.delete")
+            cost = membership() + write(sizes, "follow_edges.delete")
             cost = cost + write(sizes, "timeline_entries.delete", copied)
         # the followee (d followers) and the follower (a typical account)
         followee = user_recount(d, mean_following, posts_per_author, 1)
@@ -611,21 +634,21 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
     changes = [
         Row(
             "user insert",
-            "users.py:_project_user, posts.py:_refresh_author, finish_batch",
+            "users.py:apply, posts.py:_refresh_author",
             posts * r.sign_up,
             user_change(True),
             PROJECTOR,
         ),
         Row(
             "user update",
-            "users.py:_project_user, posts.py:_refresh_author, finish_batch",
+            "users.py:apply, posts.py:_refresh_author",
             posts * r.user_update,
             user_change(False),
             PROJECTOR,
         ),
         Row(
             "post insert",
-            "posts.py:_upsert, timelines.py:deliver_post, finish_batch",
+            "posts.py:apply, counters.py, timelines.py:deliver_post",
             posts,
             expectation(authors, lambda d: post_insert(d, False)).scaled(1 - r.reply)
             + expectation(authors, lambda d: post_insert(d, True)).scaled(r.reply),
@@ -633,21 +656,21 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
         ),
         Row(
             "post tombstone",
-            "posts.py:_remove, timelines.py:remove_post, finish_batch",
+            "posts.py:apply, counters.py, timelines.py:remove_post",
             posts * r.delete,
             expectation(authors, post_tombstone),
             PROJECTOR,
         ),
         Row(
             "follow insert",
-            "follows.py:apply, timelines.py:backfill, finish_batch",
+            "follows.py:apply, counters.py, timelines.py:backfill",
             posts * r.follow,
             expectation(followees, lambda d: follow_change(d, True)),
             PROJECTOR,
         ),
         Row(
             "follow delete",
-            "follows.py:apply, timelines.py:remove_author, finish_batch",
+            "follows.py:apply, counters.py, timelines.py:remove_author",
             posts * r.unfollow,
             expectation(followees, lambda d: follow_change(d, False)),
             PROJECTOR,
