@@ -73,6 +73,9 @@ class Settings(BaseSettings):
 
     # Projector.
     projector_batch_size: int = Field(default=200, ge=1, le=MAX_PROJECTOR_BATCH_SIZE)
+    # Changes of a batch applied at once when they do not depend on each other
+    # (query_service/projector/lanes.py); 1 applies them one at a time, in stream order.
+    projector_concurrency: int = Field(default=8, ge=1, le=256)
     # How long one read of the stream waits for changes: bounds how late counts and the
     # checkpoint follow the last change (timelines are written as each change arrives).
     projector_max_await_ms: int = Field(default=300, ge=10, le=10_000)

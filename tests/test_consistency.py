@@ -1,7 +1,8 @@
 """Replay = rebuild = incremental = the specification, over generated histories.
 
 Hypothesis generates histories of posts, replies, deletes, follows, unfollows and profile
-changes, with skewed writer clocks, small backfill limits and batch sizes. The projector then
+changes, with skewed writer clocks, small backfill limits and batch sizes, one change at a time or
+several at once (PROJECTOR_CONCURRENCY, with the embedded store interleaving them). The projector then
 reaches the read models three ways, and each must equal `reference_model.expected_read_models`:
 - incrementally, catching up after random stretches of the history;
 - replaying everything since a random earlier checkpoint onto the finished read models;
@@ -30,9 +31,18 @@ PROPERTIES = settings(
 
 
 async def project_three_ways(
-    history: list[Step], catch_up_every: int, replay_from: int, backfill_limit: int, batch: int
+    history: list[Step],
+    catch_up_every: int,
+    replay_from: int,
+    backfill_limit: int,
+    batch: int,
+    concurrency: int = 8,
 ) -> None:
-    config = make_settings(projector_backfill_limit=backfill_limit, projector_batch_size=batch)
+    config = make_settings(
+        projector_backfill_limit=backfill_limit,
+        projector_batch_size=batch,
+        projector_concurrency=concurrency,
+    )
     async with running_stack(config) as stack:
         writers = await Writers.sign_up(stack.database)
         checkpoints = []
@@ -68,12 +78,15 @@ async def restore_checkpoint(stack: Stack, checkpoint: dict) -> None:
     catch_up_every=st.integers(1, 8),
     replay_from=st.integers(0, 100),
     backfill_limit=st.integers(0, 3),
-    batch=st.integers(1, 6),
+    batch=st.integers(1, 12),
+    concurrency=st.sampled_from([1, 2, 8]),
 )
 async def test_incremental_replayed_and_rebuilt_read_models_all_equal_the_specification(
-    history, catch_up_every, replay_from, backfill_limit, batch
+    history, catch_up_every, replay_from, backfill_limit, batch, concurrency
 ):
-    await project_three_ways(history, catch_up_every, replay_from, backfill_limit, batch)
+    await project_three_ways(
+        history, catch_up_every, replay_from, backfill_limit, batch, concurrency
+    )
 
 
 @pytest.mark.embedded_only  # crashes inside the embedded store's writes
@@ -82,12 +95,17 @@ async def test_incremental_replayed_and_rebuilt_read_models_all_equal_the_specif
     history=histories,
     crash_at=st.integers(1, 150),
     backfill_limit=st.integers(0, 3),
-    batch=st.integers(1, 6),
+    batch=st.integers(1, 12),
+    concurrency=st.sampled_from([1, 8]),
 )
 async def test_a_crash_after_any_write_then_a_restart_ends_in_the_specification(
-    history, crash_at, backfill_limit, batch
+    history, crash_at, backfill_limit, batch, concurrency
 ):
-    config = make_settings(projector_backfill_limit=backfill_limit, projector_batch_size=batch)
+    config = make_settings(
+        projector_backfill_limit=backfill_limit,
+        projector_batch_size=batch,
+        projector_concurrency=concurrency,
+    )
     async with running_stack(config) as stack:
         writers = await Writers.sign_up(stack.database)
         await stack.settle()

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -21,8 +22,9 @@ from pymongo.errors import OperationFailure
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
 from query_service.projector import control, dead_letters, rebuild
-from query_service.projector.applying import ChangeApplier, WriteModelReset
+from query_service.projector.applying import STREAM_ENDING, ChangeApplier, WriteModelReset
 from query_service.projector.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
+from query_service.projector.lanes import InOrder, Lanes, scopes_of
 from query_service.projector.leadership import LeaderElection
 from query_service.projector.metrics import Lag, ProjectorMetrics
 from query_service.projector.projection import Change, ProjectionContext, ProjectionSettings
@@ -117,6 +119,7 @@ class Projector:
         self._write = write_database
         database = self._database = read_database if read_database is not None else write_database
         self._batch_size = settings.projector_batch_size
+        self._concurrency = settings.projector_concurrency
         self._max_await_ms = settings.projector_max_await_ms
         self.metrics = ProjectorMetrics()
         self._context = ProjectionContext(
@@ -322,7 +325,10 @@ class Projector:
         self, stream: Stream, context: ProjectionContext, *, checkpoint: bool = True
     ) -> int:
         """Apply changes as they arrive, until the stream is idle or the batch is full; then
-        finish the batch and checkpoint. Returns how many changes were applied."""
+        finish the batch and checkpoint. Returns how many changes were applied.
+
+        Changes are applied in lanes (`lanes.py`): each starts as soon as the earlier changes it
+        depends on are applied, up to PROJECTOR_CONCURRENCY at once, while reading goes on."""
         last: Change | None = None
         applied = 0
         drained = False  # a read came back empty: nothing is waiting
@@ -331,18 +337,27 @@ class Projector:
         # Under steady traffic the stream is never idle, so a batch also closes after max_await.
         closes_at = time.monotonic() + self._max_await_ms / 1000
         started = 0.0
-        while applied < self._batch_size and (last is None or time.monotonic() < closes_at):
-            change = await self._next_change(stream)
-            if change is None:
-                drained = True
-                break
-            started = started or time.monotonic()
-            lag.read(change)
-            if await self._applier.apply(context, change):
-                self.metrics.applied(change)
-            lag.passed(change)
-            last, applied = change, applied + 1
-            self.status.progressed()
+        lanes = Lanes(self._concurrency)
+        in_order = InOrder(lag)
+        try:
+            while applied < self._batch_size and (last is None or time.monotonic() < closes_at):
+                change = await self._next_change(stream)
+                if change is None:
+                    drained = True
+                    break
+                started = started or time.monotonic()
+                lag.read(change)
+                if change["operationType"] in STREAM_ENDING:
+                    await lanes.drain()  # in order: what came before it is applied first
+                    await self._applier.apply(context, change)  # raises WriteModelReset
+                lanes.submit(
+                    scopes_of(change), in_order.add(change, self._apply_one(context, change))
+                )
+                last, applied = change, applied + 1
+            await lanes.drain()
+        except BaseException:
+            await lanes.cancel()  # a failure, a rebuild, a kill or a lost lease: no lane goes on
+            raise
         if last is None:
             self.status.progressed()  # idle: nothing is waiting
             lag.idle()
@@ -359,6 +374,16 @@ class Projector:
         if drained:
             lag.idle()
         return applied
+
+    def _apply_one(
+        self, context: ProjectionContext, change: Change
+    ) -> Callable[[], Awaitable[None]]:
+        async def apply() -> None:
+            if await self._applier.apply(context, change):
+                self.metrics.applied(change)
+            self.status.progressed()
+
+        return apply
 
     async def _next_change(self, stream: Stream) -> Change | None:
         """Waits up to max_await for a change."""

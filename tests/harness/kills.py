@@ -9,7 +9,8 @@ counted as "swallowed" (see tests/test_crash_harness.py for why that happens).
 
 Where it landed is read from the chain of coroutine frames the task is suspended in: the
 projector's own functions say whether a batch was half applied, a checkpoint was being written or
-a rebuild was under way.
+a rebuild was under way. Changes are applied in lane tasks of their own (`projector/lanes.py`),
+whose chains are read too: the batch's `Lanes` is a local of `Projector._apply_next_batch`.
 """
 
 import asyncio
@@ -63,6 +64,8 @@ def where_suspended(task: asyncio.Task[Any]) -> str:
         return "rebuild:" + _innermost(names, REBUILD_STAGES, "other")
     if "Projector._apply_next_batch" in names:
         batch = frames[names.index("Projector._apply_next_batch")]
+        if any("ChangeApplier.apply" in lane for lane in _lane_names(batch)):
+            return "batch:mid-change"
         step = _innermost(names, BATCH_STEPS, "")
         if step:
             return "batch:" + step
@@ -96,7 +99,24 @@ async def kill(task: asyncio.Task[Any]) -> Kill:
 
 
 def _names(task: asyncio.Task[Any]) -> list[str]:
-    return [frame.f_code.co_qualname for frame in suspended_frames(task)]
+    """The task's chain, and the chains of the lane tasks of the batch it is applying."""
+    frames = suspended_frames(task)
+    names = [frame.f_code.co_qualname for frame in frames]
+    for frame in frames:
+        if frame.f_code.co_qualname == "Projector._apply_next_batch":
+            names += [name for lane in _lane_names(frame) for name in lane]
+    return names
+
+
+def _lane_names(batch: FrameType) -> list[list[str]]:
+    """The chains of the changes still under way in the batch of this `_apply_next_batch`."""
+    lanes = batch.f_locals.get("lanes")
+    tasks = lanes.tasks if lanes is not None else []
+    return [
+        [frame.f_code.co_qualname for frame in suspended_frames(task)]
+        for task in tasks
+        if not task.done()
+    ]
 
 
 def _innermost(names: list[str], known: dict[str, str], default: str) -> str:
