@@ -41,3 +41,17 @@ async def current_principal(
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 AppSettings = Annotated[Settings, Depends(app_settings)]
+
+
+async def optional_principal(
+    settings: Annotated[Settings, Depends(app_settings)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    """For reads open to everyone that say more to a signed-in reader: None without a token, and
+    a 401 for a token that is sent but invalid (never silently anonymous)."""
+    if credentials is None:
+        return None
+    return await current_principal(settings, credentials)
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]

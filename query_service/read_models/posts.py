@@ -1,7 +1,9 @@
 """post_views: a post with its author embedded and its counts; deleted posts are removed.
 
 Written only by `PostsProjection`: it follows posts (the view itself, and the parent's reply
-count, recounted at the end of a batch) and users (the author summary every view embeds).
+count, recounted at the end of a batch), users (the author summary every view embeds), and likes
+and reposts (their counts, recounted at the end of a batch from `post_reactions`). Each counter is
+recounted by its own small function, so each can be switched to another way of counting alone.
 """
 
 from datetime import datetime
@@ -16,10 +18,10 @@ from query_service.projector.projection import (
     ProjectionContext,
 )
 from query_service.read_models import pagination
-from query_service.read_models.names import POST_VIEWS, USER_VIEWS
+from query_service.read_models.names import POST_REACTIONS, POST_VIEWS, USER_VIEWS
 from query_service.read_models.pagination import Page, Position
 from service_kit.mongo import Database
-from service_kit.write_model import POSTS, USERS
+from service_kit.write_model import LIKES, POSTS, REPOSTS, USERS
 
 # Newest first with the id breaking ties: the order of every page and of its cursor.
 NEWEST_FIRST = [("created_at", DESCENDING), ("_id", DESCENDING)]
@@ -55,9 +57,15 @@ def live_post(change: Change) -> dict[str, Any] | None:
     return cast(dict[str, Any], post)
 
 
+# The stale sets of the counters other than `reply_count` (which uses the projection's own name).
+STALE_LIKES = "posts.like_count"
+STALE_REPOSTS = "posts.repost_count"
+STALE_BY_REACTION = {LIKES: STALE_LIKES, REPOSTS: STALE_REPOSTS}
+
+
 class PostsProjection(Projection):
     name = "posts"
-    consumes = (USERS, POSTS)
+    consumes = (USERS, POSTS, LIKES, REPOSTS)
     owns: ClassVar[OwnedCollections] = {
         POST_VIEWS: [
             IndexModel([("author_id", ASCENDING), *NEWEST_FIRST], name="author_newest"),
@@ -70,6 +78,10 @@ class PostsProjection(Projection):
         if change["ns"]["coll"] == USERS:
             await self._refresh_author(context, change)
             return
+        if change["ns"]["coll"] in STALE_BY_REACTION:
+            post_id = str(change["documentKey"]["_id"]["post"])
+            context.stale_ids(STALE_BY_REACTION[change["ns"]["coll"]]).add(post_id)
+            return
         post_id = str(change["documentKey"]["_id"])
         post = live_post(change)
         if post is None:
@@ -78,12 +90,15 @@ class PostsProjection(Projection):
             await self._upsert(context, post_id, post)
 
     async def finish_batch(self, context: ProjectionContext) -> None:
-        stale = context.stale_ids(self.name)
-        views = context.collection(POST_VIEWS)
-        for post_id in sorted(stale):
-            replies = await views.count_documents({"reply_to": post_id})
-            await views.update_one({"_id": post_id}, {"$set": {"reply_count": replies}})
-        stale.clear()
+        for stale_set, recount in (
+            (self.name, recount_replies),
+            (STALE_LIKES, recount_likes),
+            (STALE_REPOSTS, recount_reposts),
+        ):
+            stale = context.stale_ids(stale_set)
+            for post_id in sorted(stale):
+                await recount(context, post_id)
+            stale.clear()
 
     async def _upsert(self, context: ProjectionContext, post_id: str, post: dict[str, Any]) -> None:
         author_id = str(post["author_id"])
@@ -124,6 +139,31 @@ class PostsProjection(Projection):
         await context.collection(POST_VIEWS).update_many(
             {"author_id": author_id, "author": {"$ne": author}}, {"$set": {"author": author}}
         )
+
+
+async def recount_replies(context: ProjectionContext, post_id: str) -> None:
+    views = context.collection(POST_VIEWS)
+    replies = await views.count_documents({"reply_to": post_id})
+    await views.update_one({"_id": post_id}, {"$set": {"reply_count": replies}})
+
+
+async def recount_likes(context: ProjectionContext, post_id: str) -> None:
+    await _recount_reactions(context, post_id, "like", "like_count")
+
+
+async def recount_reposts(context: ProjectionContext, post_id: str) -> None:
+    await _recount_reactions(context, post_id, "repost", "repost_count")
+
+
+async def _recount_reactions(
+    context: ProjectionContext, post_id: str, kind: str, counter: str
+) -> None:
+    reactions = await context.collection(POST_REACTIONS).count_documents(
+        {"post_id": post_id, "kind": kind}
+    )
+    await context.collection(POST_VIEWS).update_one(
+        {"_id": post_id}, {"$set": {counter: reactions}}
+    )
 
 
 async def _author_summary(context: ProjectionContext, author_id: str) -> AuthorSummary:
