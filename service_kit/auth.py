@@ -1,7 +1,7 @@
 """The FastAPI dependency that turns `Authorization: Bearer <jwt>` into a `Principal`."""
 
 from http import HTTPStatus
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -55,3 +55,6 @@ async def optional_principal(
 
 
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+# For the routes that take an `OptionalPrincipal`: FastAPI appends this to the bearer requirement
+# it declares, and an empty requirement in OpenAPI's `security` means "or none at all".
+OPTIONAL_AUTH_OPENAPI: dict[str, Any] = {"security": [{}]}

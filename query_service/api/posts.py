@@ -9,7 +9,7 @@ from query_service.api.schemas import Post, UserPage, UserSummary
 from query_service.read_models.posts import PostView, post_by_id
 from query_service.read_models.reactions import likes_of
 from query_service.read_models.users import summaries_by_id
-from service_kit.auth import OptionalPrincipal
+from service_kit.auth import OPTIONAL_AUTH_OPENAPI, OptionalPrincipal
 from service_kit.ids import is_post_id
 from service_kit.mongo import Database
 from service_kit.problems import Problem, problem_responses
@@ -30,6 +30,7 @@ async def _post_or_404(database: Database, post_id: str) -> PostView:
     "/posts/{post_id}",
     summary="A post with its author and counts",
     responses=problem_responses(401, 404),
+    openapi_extra=OPTIONAL_AUTH_OPENAPI,
 )
 async def get_post(post_id: str, database: ReadDatabase, viewer: OptionalPrincipal) -> Post:
     view = await _post_or_404(database, post_id)
