@@ -216,3 +216,9 @@ async def test_notifications_need_a_token_and_a_valid_id(stack: Stack, alice: Us
         "/query/v1/notifications", params={"cursor": "zz"}, headers=alice.auth
     )
     assert bad_cursor.status_code == 400
+    for limit in (0, 101):
+        bad_limit = await stack.query.get(
+            "/query/v1/notifications", params={"limit": limit}, headers=alice.auth
+        )
+        assert bad_limit.status_code == 422
+        assert bad_limit.headers["content-type"] == PROBLEM_JSON
