@@ -211,6 +211,15 @@ def measure_oplog_sizes(text_chars: int) -> OplogSizes:
         "owner_id": oid,
         "post_id": pid,
     }
+    notification = {
+        "_id": f"follow:{oid}:{uid}",
+        "actor_id": oid,
+        "blocked": False,
+        "created_at": NOW,
+        "kind": "follow",
+        "post_id": None,
+        "recipient_id": uid,
+    }
     token = {"_data": "8" + "2" * 161}  # a resume token's `_data` (hex KeyString) on MongoDB 8
     marks = {"counter_marks": [Int64(-(2**62) + n) for n in range(MARKS_KEPT)]}
     sizes = {
@@ -250,6 +259,8 @@ def measure_oplog_sizes(text_chars: int) -> OplogSizes:
         "follow_edges.insert": _oplog_entry("i", "follow_edges", edge),
         "follow_edges.delete": _oplog_entry("d", "follow_edges", {"_id": edge["_id"]}),
         "timeline_entries.insert": _oplog_entry("i", "timeline_entries", entry),
+        "notifications.upsert": _oplog_entry("i", "notifications", notification),
+        "notifications.delete": _oplog_entry("d", "notifications", {"_id": notification["_id"]}),
         # delete_many is not a retryable write
         "timeline_entries.delete": _oplog_entry(
             "d", "timeline_entries", {"_id": entry["_id"]}, retryable=False
@@ -552,6 +563,9 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
         owners = 1 + delivered(d)
         cost = Cost(docs_read=1) + membership() + write(sizes, "post_views.delete")
         cost = cost + write(sizes, "timeline_entries.delete", owners)
+        # reactions.py and notifications.py: a delete_many by post_id each (the model's posts
+        # have no likes, reposts or notifications, so they delete nothing)
+        cost = cost + rt(2)
         cost = cost + user_recount(d, mean_following, posts_per_author, 1)
         return cost + post_recount(True).scaled(r.reply) + per_batch  # a deleted reply's parent
 
@@ -569,6 +583,11 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
         else:
             cost = membership() + write(sizes, "follow_edges.delete")
             cost = cost + write(sizes, "timeline_entries.delete", copied)
+        # notifications.py: the follow's notification, after a look at block_edges, or its delete
+        if insert:
+            cost = cost + rt(1) + write(sizes, "notifications.upsert")
+        else:
+            cost = cost + write(sizes, "notifications.delete")
         # the followee (d followers) and the follower (a typical account)
         followee = user_recount(d, mean_following, posts_per_author, 1)
         follower = user_recount(75, mean_following, posts_per_author, 1)

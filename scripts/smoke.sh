@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The curl tour as a check: two users sign up and in, one follows the other, the other posts,
-# and the post must reach the follower's home timeline through the projector.
+# and the post must reach the follower's home timeline through the projector; then the follower
+# likes it, and the like must reach the post's count and the author's notifications.
 # Usage: scripts/smoke.sh [BASE_URL]   (default http://127.0.0.1:8080; needs curl and python3)
 set -euo pipefail
 BASE=${1:-http://127.0.0.1:8080}
@@ -32,12 +33,26 @@ POST_ID=$(call POST /command/v1/posts '{"text":"hello from the smoke test"}' "$A
 echo "smoke: $ALICE posted $POST_ID; waiting for it in $BOB's timeline"
 
 # Timelines are written as each change arrives; counts follow within a batch (< 1 s).
+DELIVERED=no
 for _ in $(seq 1 50); do
   if call GET "/query/v1/timeline?limit=5" "" "$BOB_TOKEN" | grep -q "$POST_ID" &&
      [ "$(call GET "/query/v1/users/$ALICE" | field '["followers_count"]')" = 1 ]; then
-    echo "smoke: OK: the post reached the follower's timeline and the counts are right"
+    echo "smoke: the post reached the follower's timeline and the counts are right"
+    DELIVERED=yes
+    break
+  fi
+  sleep 0.2
+done
+[ "$DELIVERED" = yes ] ||
+  fail "within 10 s, the post did not reach $BOB's timeline or $ALICE's follower count is not 1"
+
+call PUT "/command/v1/posts/$POST_ID/like" "" "$BOB_TOKEN" >/dev/null
+for _ in $(seq 1 50); do
+  if [ "$(call GET "/query/v1/posts/$POST_ID" | field '["like_count"]')" = 1 ] &&
+     call GET /query/v1/notifications "" "$ALICE_TOKEN" | grep -q '"kind":"like"'; then
+    echo "smoke: OK: the post reached the follower's timeline, and his like its count and her notifications"
     exit 0
   fi
   sleep 0.2
 done
-fail "within 10 s, the post did not reach $BOB's timeline or $ALICE's follower count is not 1"
+fail "within 10 s, $BOB's like did not reach the post's like_count or $ALICE's notifications"

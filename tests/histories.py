@@ -2,7 +2,9 @@
 
 A history is a list of steps over a small cast of users; each step may run on a writer whose clock
 is skewed. Steps that the command side rejects (following yourself, deleting someone else's post,
-a reply to a deleted post) are simply rejected, as they would be for a client.
+a reply to a deleted post, liking the post of someone who blocks you) are simply rejected, as they
+would be for a client. Blocks are written straight into the write model (their API is built
+elsewhere); everything else goes through the command side's use cases.
 """
 
 import contextlib
@@ -12,30 +14,45 @@ from datetime import timedelta
 from bson import ObjectId
 from hypothesis import strategies as st
 
-from command_service.commands import follows, posts
+from command_service.commands import follows, notifications, posts, reactions
 from command_service.commands.errors import CommandError
-from command_service.write_model import users
-from service_kit.clock import skewed_clock
+from command_service.write_model import blocks, users
+from service_kit.clock import skewed_clock, utc_now
 from service_kit.mongo import Database
+from service_kit.notification_ids import NotificationPosition
 from service_kit.tokens import Principal
 
 CAST = 4
 
 
+ACTIONS = (
+    *("post", "post", "reply", "delete", "follow", "unfollow", "rename"),
+    *("like", "like", "unlike", "repost", "unrepost", "mention", "bio"),
+    *("block", "unblock", "mark-read"),
+)
+
+
 @dataclass(frozen=True)
 class Step:
-    action: str  # post | reply | delete | follow | unfollow | rename
+    # post | reply | delete | follow | unfollow | rename | like | unlike | repost | unrepost |
+    # mention | bio | block | unblock | mark-read
+    action: str
     actor: int
-    other: int  # the user followed, or which of the actor's posts (by index) is meant
+    # The user followed, liked, mentioned or blocked, or which of the actor's posts is deleted.
+    other: int
     skew_ms: int
+    # Which of the other's posts is liked or reposted (counting back from their latest), or how
+    # far back a read mark is put (in seconds).
+    pick: int = 0
 
 
 steps = st.builds(
     Step,
-    action=st.sampled_from(["post", "post", "reply", "delete", "follow", "unfollow", "rename"]),
+    action=st.sampled_from(ACTIONS),
     actor=st.integers(0, CAST - 1),
     other=st.integers(0, CAST - 1),
     skew_ms=st.sampled_from([0, 0, -1500, 1500]),
+    pick=st.integers(0, 2),
 )
 histories = st.lists(steps, min_size=10, max_size=50)
 
@@ -73,10 +90,12 @@ class Writers:
                     (await posts.create_post(self.database, actor, text="hi", reply_to=None))["_id"]
                 )
             )
-        elif step.action == "reply":
+        elif step.action in ("reply", "mention"):
             theirs = self.post_ids[step.other]
-            parent = theirs[-1] if theirs else None
-            created = await posts.create_post(self.database, actor, text="re", reply_to=parent)
+            parent = (theirs[-1] if theirs else None) if step.action == "reply" else None
+            # A reply mentions the author it answers (one notification, not two).
+            text = f"re @user{step.other}" if parent else f"hey @user{step.other} #tag"
+            created = await posts.create_post(self.database, actor, text=text, reply_to=parent)
             mine.append(str(created["_id"]))
         elif step.action == "delete" and mine:
             await posts.delete_post(self.database, actor, mine[step.other % len(mine)])
@@ -92,3 +111,31 @@ class Writers:
                 display_name=f"User {step.actor} ({self.renames})",
                 bio=None,
             )
+        elif step.action == "bio":
+            self.renames += 1
+            await users.update_profile(
+                self.database,
+                ObjectId(actor.user_id),
+                display_name=None,
+                bio=f"bio {self.renames}\nsecond line" if step.other % 2 else "",
+            )
+        elif step.action in ("like", "unlike", "repost", "unrepost"):
+            theirs = self.post_ids[step.other]
+            if theirs:
+                target = theirs[-1 - step.pick % len(theirs)]
+                await getattr(reactions, step.action)(self.database, actor, target)
+        elif step.action in ("block", "unblock") and step.actor != step.other:
+            blocker, blocked = (
+                ObjectId(actor.user_id),
+                ObjectId(self.principals[step.other].user_id),
+            )
+            if step.action == "block":
+                await blocks.upsert_block(self.database, blocker, blocked)
+            else:
+                await blocks.delete_block(self.database, blocker, blocked)
+        elif step.action == "mark-read":
+            # Any position will do (ids are opaque); going back must leave the mark where it is.
+            up_to = NotificationPosition(
+                utc_now() - timedelta(seconds=step.pick), f"like:{step.other}"
+            )
+            await notifications.mark_read(self.database, actor, up_to)

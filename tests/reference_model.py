@@ -9,7 +9,15 @@ model's current state alone, in plain Python, independently of the projector's c
 from typing import Any
 
 from service_kit.mongo import Database
-from service_kit.write_model import BLOCKS, FOLLOWS, POSTS, USERS
+from service_kit.write_model import (
+    BLOCKS,
+    FOLLOWS,
+    LIKES,
+    NOTIFICATION_MARKS,
+    POSTS,
+    REPOSTS,
+    USERS,
+)
 
 Documents = dict[str, list[dict[str, Any]]]
 
@@ -19,6 +27,15 @@ async def expected_read_models(database: Database, backfill_limit: int) -> Docum
     posts = [p for p in await database[POSTS].find().to_list(None) if p["deleted_at"] is None]
     follows = await database[FOLLOWS].find().to_list(None)
     names = {u["_id"]: u for u in users}
+    live = {post["_id"]: post for post in posts}
+    blocks = await database[BLOCKS].find().to_list(None)
+    # Likes and reposts count and show only while their post is live.
+    reactions = [
+        (kind, reaction)
+        for kind, collection in (("like", LIKES), ("repost", REPOSTS))
+        for reaction in await database[collection].find().to_list(None)
+        if reaction["post_id"] in live
+    ]
 
     post_views = [
         {
@@ -33,8 +50,12 @@ async def expected_read_models(database: Database, backfill_limit: int) -> Docum
             "text": post["text"],
             "created_at": post["created_at"],
             "reply_to": str(post["reply_to"]) if post["reply_to"] else None,
-            "like_count": 0,
-            "repost_count": 0,
+            "like_count": sum(
+                1 for k, r in reactions if k == "like" and r["post_id"] == post["_id"]
+            ),
+            "repost_count": sum(
+                1 for k, r in reactions if k == "repost" and r["post_id"] == post["_id"]
+            ),
             "reply_count": sum(1 for reply in posts if reply["reply_to"] == post["_id"]),
         }
         for post in posts
@@ -90,7 +111,27 @@ async def expected_read_models(database: Database, backfill_limit: int) -> Docum
             "blocked_id": str(block["blocked_id"]),
             "created_at": block["created_at"],
         }
-        for block in await database[BLOCKS].find().to_list(None)
+        for block in blocks
+    ]
+    post_reactions = [
+        {
+            "_id": f"{kind}:{reaction['user_id']}:{reaction['post_id']}",
+            "kind": kind,
+            "user_id": str(reaction["user_id"]),
+            "post_id": str(reaction["post_id"]),
+            "post_author_id": str(reaction["post_author_id"]),
+            "created_at": reaction["created_at"],
+        }
+        for kind, reaction in reactions
+    ]
+    marks = [
+        {
+            "_id": str(mark["_id"]),
+            "user_id": str(mark["_id"]),
+            "read_up_to_time": mark["read_up_to_time"],
+            "read_up_to_id": mark["read_up_to_id"],
+        }
+        for mark in await database[NOTIFICATION_MARKS].find().to_list(None)
     ]
     documents = {
         "user_views": user_views,
@@ -98,5 +139,61 @@ async def expected_read_models(database: Database, backfill_limit: int) -> Docum
         "follow_edges": follow_edges,
         "post_views": post_views,
         "timeline_entries": timeline_entries,
+        "post_reactions": post_reactions,
+        "notifications": notifications(posts, follows, reactions, blocks),
+        "notification_read_marks": marks,
     }
     return {name: sorted(docs, key=lambda doc: doc["_id"]) for name, docs in documents.items()}
+
+
+def notifications(
+    posts: list[dict[str, Any]],
+    follows: list[dict[str, Any]],
+    reactions: list[tuple[str, dict[str, Any]]],
+    blocks: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """What happened to whom, from live posts, follows and reactions to live posts: never to
+    yourself; a reply does not also count as a mention of the author it answers; kept but
+    flagged `blocked` while the recipient blocks the actor."""
+    # (key, recipient, actor, kind, post, created_at)
+    found: list[tuple[str, Any, Any, str, Any, Any]] = []
+    for kind, reaction in reactions:
+        if reaction["user_id"] != reaction["post_author_id"]:
+            key = f"{kind}:{reaction['user_id']}:{reaction['post_id']}"
+            found.append(
+                (
+                    key,
+                    reaction["post_author_id"],
+                    reaction["user_id"],
+                    kind,
+                    reaction["post_id"],
+                    reaction["created_at"],
+                )
+            )
+    for post in posts:
+        author, answered = post["author_id"], post.get("reply_to_author_id")
+        if answered is not None and answered != author:
+            found.append(
+                (f"reply:{post['_id']}", answered, author, "reply", post["_id"], post["created_at"])
+            )
+        for mentioned in post.get("mention_ids") or []:
+            if mentioned not in (author, answered):
+                key = f"mention:{post['_id']}:{mentioned}"
+                found.append((key, mentioned, author, "mention", post["_id"], post["created_at"]))
+    for follow in follows:
+        follower, followee = follow["follower_id"], follow["followee_id"]
+        key = f"follow:{follower}:{followee}"
+        found.append((key, followee, follower, "follow", None, follow["created_at"]))
+    blocking = {(block["blocker_id"], block["blocked_id"]) for block in blocks}
+    return [
+        {
+            "_id": key,
+            "recipient_id": str(recipient),
+            "actor_id": str(actor),
+            "kind": kind,
+            "post_id": str(post_id) if post_id is not None else None,
+            "created_at": created_at,
+            "blocked": (recipient, actor) in blocking,
+        }
+        for key, recipient, actor, kind, post_id, created_at in found
+    ]

@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 from bson import ObjectId
 
+from command_service.write_model import blocks
 from query_service.read_models.names import FOLLOW_EDGES, POST_VIEWS, TIMELINE_ENTRIES, USER_VIEWS
 from service_kit.clock import utc_now
 from service_kit.mongo.embedded.operations import OperationCount, counting_operations
+from service_kit.notification_ids import NotificationPosition, encode_notification_id
 from tests.support import Stack, User, make_settings, running_stack
 
 pytestmark = pytest.mark.embedded_only  # the counts come from the embedded store's log
@@ -27,10 +29,20 @@ API_BUDGETS = {
     "delete": 4,  # the author exists + rate limit + the live post + tombstone
     "follow": 5,  # the follower exists + rate limit + the followee + their post count + upsert
     "unfollow": 4,  # the follower exists + rate limit + the followee + delete
-    "timeline page": 2,  # one page of entries + one batched hydration
+    "like": 5,  # the user exists + rate limit + the live post + blocked by its author? + upsert
+    "unlike": 4,  # the user exists + rate limit + the live post + delete
+    "repost": 5,
+    "unrepost": 4,
+    "edit profile": 4,  # the user exists + rate limit + update + the profile after it
+    "mark read": 4,  # the user exists + rate limit + move the mark (+ insert the first one)
+    # Reads by a signed-in reader: + one batched lookup of what they liked and reposted.
+    "timeline page": 3,  # one page of entries + one batched hydration + liked/reposted by me
     "user page": 1,
-    "user posts page": 2,  # the user + one page
-    "single post": 1,
+    "user posts page": 3,  # the user + one page + liked/reposted by me
+    "single post": 2,  # the post + liked/reposted by me
+    "likes page": 3,  # the post exists + one page of likes + the likers' names
+    # the read mark + one page + the capped unread count + actors + posts + liked/reposted by me
+    "notifications page": 6,
 }
 
 
@@ -76,12 +88,45 @@ async def test_every_api_call_stays_within_its_budget(stack: Stack, alice: User,
     await alice.post("for the reads")
     await stack.settle()
     post_id = (await bob.timeline())["items"][0]["id"]
+
+    async def command(method: str, path: str, body: Any = None) -> None:
+        response = await stack.command.request(method, path, json=body, headers=bob.auth)
+        assert response.status_code in (200, 204), response.text
+
     measured |= {
+        "like": await count(lambda: command("PUT", f"/command/v1/posts/{post_id}/like")),
+        "unlike": await count(lambda: command("DELETE", f"/command/v1/posts/{post_id}/like")),
+        "repost": await count(lambda: command("PUT", f"/command/v1/posts/{post_id}/repost")),
+        "unrepost": await count(lambda: command("DELETE", f"/command/v1/posts/{post_id}/repost")),
+        "edit profile": await count(
+            lambda: command("PATCH", "/command/v1/users/me", {"bio": "counted"})
+        ),
+    }
+    await command("PUT", f"/command/v1/posts/{post_id}/like")
+    await stack.settle()
+    notification = (await stack.query.get("/query/v1/notifications", headers=alice.auth)).json()[
+        "items"
+    ][0]["id"]
+
+    async def mark_read() -> None:
+        response = await stack.command.post(
+            "/command/v1/notifications/read", json={"up_to": notification}, headers=alice.auth
+        )
+        assert response.status_code == 204
+
+    measured |= {
+        "mark read": await count(mark_read),
         "timeline page": await count(lambda: get("/query/v1/timeline")),
         "user page": await count(lambda: get("/query/v1/users/alice")),
         "user posts page": await count(lambda: get("/query/v1/users/alice/posts")),
         "single post": await count(lambda: get(f"/query/v1/posts/{post_id}")),
+        "likes page": await count(lambda: get(f"/query/v1/posts/{post_id}/likes")),
     }
+    await stack.settle()
+    with counting_operations() as notifications_page:
+        response = await stack.query.get("/query/v1/notifications", headers=alice.auth)
+        assert len(response.json()["items"]) == 3  # bob's reply, follow and like
+    measured["notifications page"] = notifications_page
 
     over = {
         name: (counted.round_trips, API_BUDGETS[name], counted.by_collection)
@@ -92,7 +137,7 @@ async def test_every_api_call_stays_within_its_budget(stack: Stack, alice: User,
 
 
 @pytest.mark.parametrize("following", [10, 5000])
-async def test_a_timeline_page_takes_two_round_trips_however_many_accounts_you_follow(
+async def test_a_timeline_page_takes_three_round_trips_however_many_accounts_you_follow(
     stack: Stack, bob: User, following: int
 ):
     # The read side alone: entries from `following` authors, as fan-out would have written them.
@@ -129,8 +174,9 @@ async def test_a_timeline_page_takes_two_round_trips_however_many_accounts_you_f
         page = await bob.timeline(limit=20)
         await bob.timeline(limit=20, cursor=page["next_cursor"])
 
-    assert first.round_trips == 2
-    assert later.round_trips == 4
+    # + 1 for what the reader liked and reposted on the page (`viewer.for_viewer`)
+    assert first.round_trips == 3
+    assert later.round_trips == 6
 
 
 # Round trips per projected change. A counted membership (a follow edge, a post view) costs a read
@@ -138,10 +184,25 @@ async def test_a_timeline_page_takes_two_round_trips_however_many_accounts_you_f
 CHANGE_BUDGETS = {
     "user insert": 2,  # view upsert, author refresh on post views
     "post insert": 6,  # author summary, view before, author's count, view, followers, ONE bulk
-    "reply insert": 7,  # + the parent's reply count
-    "post tombstone": 4,  # view before, author's count, view delete, timeline entries delete
-    "follow insert": 6,  # edge before, two counts, edge, backfill window read, a bulk if any
-    "follow delete": 5,  # edge before, two counts, edge delete, timeline entries delete
+    # + the parent's reply count, blocks of the replied-to (ONE lookup), their notification
+    "reply insert": 9,
+    "reply with a mention": 9,  # the mentioned get their notifications in the same ONE bulk
+    # view before, author's count, view delete, timeline entries, reactions, notifications delete
+    "post tombstone": 6,
+    # edge before, two counts, edge, backfill window read, the followee blocks the follower?,
+    # the notification
+    "follow insert": 7,
+    "follow delete": 6,  # edge before, two counts, edge delete, entries delete, notification
+    "user update": 2,  # view upsert, author refresh on post views
+    # the post is live? (reactions and notifications each), reaction before, the like count,
+    # the reaction, the author blocks the liker?, the notification
+    "like insert": 7,
+    "like delete": 4,  # reaction before, the like count, reaction delete, notification delete
+    "repost insert": 7,
+    "repost delete": 4,
+    "block insert": 2,  # edge upsert, flag the blocked account's notifications to the blocker
+    "block delete": 2,
+    "read mark": 1,  # the mark's upsert
 }
 # What every catch-up costs besides its changes: load the checkpoint, look for operator requests
 # (dead letters to replay, a rebuild), save the checkpoint after the batch and once idle.
@@ -173,6 +234,45 @@ async def test_every_projected_change_stays_within_its_budget(stack: Stack, alic
         "post tombstone": await settled(lambda: alice.delete(posted["id"])),
         "follow insert": await settled(lambda: stack.users["newcomer"].follow("alice")),
         "follow delete": await settled(lambda: stack.users["newcomer"].unfollow("alice")),
+    }
+    target = await alice.post("to like and repost")
+    await stack.settle()
+    bob = followers[0]
+
+    async def react(method: str, what: str) -> None:
+        path = f"/command/v1/posts/{target['id']}/{what}"
+        assert (await stack.command.request(method, path, headers=bob.auth)).status_code == 204
+
+    async def reply_with_a_mention() -> None:
+        await bob.post("@follower1 see this", reply_to=target["id"])
+
+    async def edit() -> None:
+        body = {"display_name": "Bobby"}
+        response = await stack.command.patch("/command/v1/users/me", json=body, headers=bob.auth)
+        assert response.status_code == 200
+
+    async def mark_read() -> None:
+        up_to = encode_notification_id(NotificationPosition(utc_now(), "like:x:y"))
+        response = await stack.command.post(
+            "/command/v1/notifications/read", json={"up_to": up_to}, headers=alice.auth
+        )
+        assert response.status_code == 204
+
+    alice_id, bob_id = ObjectId(alice.id), ObjectId(bob.id)
+    measured |= {
+        "reply with a mention": await settled(reply_with_a_mention),
+        "user update": await settled(edit),
+        "like insert": await settled(lambda: react("PUT", "like")),
+        "like delete": await settled(lambda: react("DELETE", "like")),
+        "repost insert": await settled(lambda: react("PUT", "repost")),
+        "repost delete": await settled(lambda: react("DELETE", "repost")),
+        "block insert": await settled(
+            lambda: blocks.upsert_block(stack.database, alice_id, bob_id)
+        ),
+        "block delete": await settled(
+            lambda: blocks.delete_block(stack.database, alice_id, bob_id)
+        ),
+        "read mark": await settled(mark_read),
     }
 
     over = {

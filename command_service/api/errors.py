@@ -23,6 +23,11 @@ _STATUS: dict[type[errors.CommandError], tuple[HTTPStatus, str, str]] = {
         "not-post-author",
         "Only its author may delete a post.",
     ),
+    errors.BlockedByAuthor: (
+        HTTPStatus.FORBIDDEN,
+        "blocked-by-author",
+        "The author of the post {0!r} blocks you.",
+    ),
     errors.CannotFollowSelf: (
         HTTPStatus.UNPROCESSABLE_ENTITY,
         "cannot-follow-self",

@@ -3,8 +3,20 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
+from service_kit.notification_ids import (
+    InvalidNotificationId,
+    NotificationPosition,
+    decode_notification_id,
+)
 from service_kit.text import HANDLE_PATTERN, clean_text, encodable
 
 Handle = Annotated[str, StringConstraints(pattern=HANDLE_PATTERN)]
@@ -79,3 +91,60 @@ class PostCreated(BaseModel):
     text: str
     reply_to: str | None
     created_at: datetime
+
+
+def _bio(value: str) -> str:
+    # An empty bio clears it; anything else follows the text rules, newlines allowed (as in posts).
+    return "" if not value.strip() else clean_text(value, newlines=True)
+
+
+Bio = Annotated[
+    str,
+    StringConstraints(max_length=1000),
+    AfterValidator(_bio),
+    StringConstraints(max_length=160),
+]
+
+
+class UpdateProfile(StrictBody):
+    display_name: DisplayName | None = Field(
+        default=None, description="1-50 characters, the same rules as at sign-up"
+    )
+    bio: Bio | None = Field(
+        default=None,
+        description="0-160 characters after NFC normalization and trimming; newlines allowed, "
+        "other control characters not; an empty string clears the bio",
+    )
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> "UpdateProfile":
+        if self.display_name is None and self.bio is None:
+            raise ValueError("send display_name, bio or both")
+        return self
+
+
+class Profile(BaseModel):
+    id: str
+    handle: str
+    display_name: str
+    bio: str
+
+
+def _notification_id(value: str) -> str:
+    try:
+        decode_notification_id(value)
+    except InvalidNotificationId as error:
+        raise ValueError("not a notification id this API issued") from error
+    return value
+
+
+class MarkNotificationsRead(StrictBody):
+    up_to: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=400),
+        AfterValidator(encodable),
+        AfterValidator(_notification_id),
+    ] = Field(description="The id of the newest notification read: it and every older one are read")
+
+    def position(self) -> NotificationPosition:
+        return decode_notification_id(self.up_to)

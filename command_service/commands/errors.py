@@ -39,3 +39,7 @@ class IdempotencyKeyInUse(CommandError):
 
 class IdempotencyKeyReused(CommandError):
     """The key was first used for a different request."""
+
+
+class BlockedByAuthor(CommandError):
+    """The post's author blocks the user who wants to like or repost it."""

@@ -83,8 +83,12 @@ async def update_profile(
     if bio is not None:
         fields["bio"] = bio
     if fields:
+        # Only a real change is written: repeating an edit records no change and no token.
+        differs = [{name: {"$ne": value}} for name, value in fields.items()]
         result = await database[USERS].update_one(
-            {"_id": user_id}, {"$set": {**fields, "updated_at": utc_now()}}, **session_options()
+            {"_id": user_id, "$or": differs},
+            {"$set": {**fields, "updated_at": utc_now()}},
+            **session_options(),
         )
         if result.modified_count:
             wrote()

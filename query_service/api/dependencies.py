@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 
@@ -15,8 +15,10 @@ from query_service.read_models.pagination import (
     encode_cursor,
 )
 from query_service.read_models.posts import PostView
+from query_service.read_models.viewer import for_viewer
 from service_kit.mongo import Database
 from service_kit.problems import Problem
+from service_kit.tokens import Principal
 
 
 async def database(request: Request) -> Database:
@@ -51,8 +53,22 @@ async def page_request(
 Page = Annotated[PageRequest, Depends(page_request)]
 
 
-def post_page(page: pagination.Page[PostView]) -> PostPage:
+async def post_page(
+    database: Database, viewer: Principal | None, page: pagination.Page[PostView]
+) -> PostPage:
+    """A page of posts as the API shows it to `viewer` (None: anonymous), through `for_viewer`."""
     return PostPage(
-        items=[Post.model_validate(view) for view in page.items],
-        next_cursor=encode_cursor(page.next_position) if page.next_position else None,
+        items=await posts_for(database, viewer, page.items),
+        next_cursor=next_cursor(page),
     )
+
+
+async def posts_for(
+    database: Database, viewer: Principal | None, views: list[PostView]
+) -> list[Post]:
+    shown = await for_viewer(database, viewer.user_id if viewer else None, views)
+    return [Post.model_validate(view) for view in shown]
+
+
+def next_cursor(page: pagination.Page[Any]) -> str | None:
+    return encode_cursor(page.next_position) if page.next_position else None

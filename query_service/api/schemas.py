@@ -1,6 +1,7 @@
 """Response bodies of the query API, validated straight from read-model documents."""
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -23,6 +24,13 @@ class Post(BaseModel):
     like_count: int
     repost_count: int
     reply_count: int
+    liked_by_me: bool = Field(
+        default=False, description="Whether the signed-in reader likes it (false when anonymous)"
+    )
+    reposted_by_me: bool = Field(
+        default=False,
+        description="Whether the signed-in reader reposted it (false when anonymous)",
+    )
 
 
 class PostPage(BaseModel):
@@ -39,3 +47,35 @@ class User(BaseModel):
     following_count: int
     posts_count: int
     created_at: datetime
+
+
+class UserSummary(BaseModel):
+    id: str
+    handle: str
+    display_name: str
+
+
+class UserPage(BaseModel):
+    items: list[UserSummary]
+    next_cursor: str | None
+
+
+class Notification(BaseModel):
+    id: str = Field(description="Opaque; send it to POST /command/v1/notifications/read")
+    kind: Literal["like", "repost", "reply", "mention", "follow"]
+    actor: UserSummary = Field(description="Who did it, with their current name")
+    post: Post | None = Field(
+        description="The post liked or reposted, the reply, or the post that mentions you; "
+        "null for a follow"
+    )
+    created_at: datetime
+    read: bool = Field(description="At or before your read mark")
+
+
+class NotificationPage(BaseModel):
+    items: list[Notification]
+    next_cursor: str | None
+    unread_count: int = Field(
+        description="Unread notifications, counted up to 100: the count stops there"
+    )
+    unread_count_capped: bool = Field(description="True when there are more than 100 unread")

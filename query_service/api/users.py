@@ -8,6 +8,7 @@ from query_service.api.dependencies import Page, ReadDatabase, post_page
 from query_service.api.schemas import PostPage, User
 from query_service.read_models.posts import posts_by_author
 from query_service.read_models.users import UserView, user_by_handle
+from service_kit.auth import OPTIONAL_AUTH_OPENAPI, OptionalPrincipal
 from service_kit.mongo import Database
 from service_kit.problems import Problem, problem_responses
 from service_kit.text import is_valid_handle
@@ -35,8 +36,12 @@ async def get_user(handle: str, database: ReadDatabase) -> User:
 @router.get(
     "/users/{handle}/posts",
     summary="A user's posts and replies, newest first",
-    responses=problem_responses(400, 404),
+    responses=problem_responses(400, 401, 404),
+    openapi_extra=OPTIONAL_AUTH_OPENAPI,
 )
-async def user_posts(handle: str, page: Page, database: ReadDatabase) -> PostPage:
+async def user_posts(
+    handle: str, page: Page, database: ReadDatabase, viewer: OptionalPrincipal
+) -> PostPage:
     user = await _user_or_404(database, handle)
-    return post_page(await posts_by_author(database, user["_id"], page.limit, page.position))
+    found = await posts_by_author(database, user["_id"], page.limit, page.position)
+    return await post_page(database, viewer, found)

@@ -71,6 +71,8 @@ class Tally:
 
     members: str
     key: str
+    # Further equalities a membership must match (likes and reposts share one collection).
+    where: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -184,7 +186,7 @@ async def recount(context: ProjectionContext, counters: Iterable[Counter]) -> No
         if tally is None:
             continue
         members = context.collection(tally.members)
-        count = await members.count_documents({tally.key: counter.document_id})
+        count = await members.count_documents({tally.key: counter.document_id, **dict(tally.where)})
         await context.collection(counter.document.collection).update_one(
             {"_id": counter.document_id}, {"$set": {counter.field: count}}
         )

@@ -11,3 +11,6 @@ POST_VIEWS: Final = "post_views"  # posts.py
 FOLLOW_EDGES: Final = "follow_edges"  # follows.py
 TIMELINE_ENTRIES: Final = "timeline_entries"  # timelines.py
 BLOCK_EDGES: Final = "block_edges"  # blocks.py
+POST_REACTIONS: Final = "post_reactions"  # reactions.py
+NOTIFICATIONS: Final = "notifications"  # notifications.py
+NOTIFICATION_READ_MARKS: Final = "notification_read_marks"  # notifications.py

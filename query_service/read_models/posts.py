@@ -2,7 +2,8 @@
 
 Written only by `PostsProjection`: it follows posts (the view itself) and users (the author
 summary every view embeds). A view counts into its author's `posts_count` and, for a reply, its
-parent's `reply_count` (`counters.py`); its own counters are written only by what they count.
+parent's `reply_count` (`counters.py`); its own counters are written only by what they count
+(replies here, likes and reposts by `ReactionsProjection`).
 """
 
 from collections.abc import Mapping
@@ -19,7 +20,7 @@ from query_service.projector.projection import (
 )
 from query_service.read_models import counters, pagination
 from query_service.read_models.counters import WITHOUT_MARKS, CountedDocument, Counter, Tally
-from query_service.read_models.names import POST_VIEWS, USER_VIEWS
+from query_service.read_models.names import POST_REACTIONS, POST_VIEWS, USER_VIEWS
 from query_service.read_models.pagination import Page, Position
 from query_service.read_models.users import USER_COUNTS
 from service_kit.mongo import Database
@@ -30,10 +31,9 @@ NEWEST_FIRST = [("created_at", DESCENDING), ("_id", DESCENDING)]
 POST_COUNTS = CountedDocument(
     POST_VIEWS,
     identity="author_id",
-    # Likes and reposts have nothing to count yet: they stay 0.
     fields=(
-        ("like_count", None),
-        ("repost_count", None),
+        ("like_count", Tally(POST_REACTIONS, "post_id", where=(("kind", "like"),))),
+        ("repost_count", Tally(POST_REACTIONS, "post_id", where=(("kind", "repost"),))),
         ("reply_count", Tally(POST_VIEWS, "reply_to")),
     ),
 )

@@ -2,6 +2,7 @@
 
 Within one change no projection reads what another writes for it, so the order is only the
 order of their writes: profiles and edges first, then post views, then timelines.
+`reactions` and `notifications` read a post's view to know it is live, after `posts` wrote it.
 """
 
 from typing import Final
@@ -9,7 +10,9 @@ from typing import Final
 from query_service.projector.projection import Projection
 from query_service.read_models.blocks import BlocksProjection
 from query_service.read_models.follows import FollowsProjection
+from query_service.read_models.notifications import NotificationsProjection
 from query_service.read_models.posts import PostsProjection
+from query_service.read_models.reactions import ReactionsProjection
 from query_service.read_models.timelines import TimelinesProjection
 from query_service.read_models.users import UsersProjection
 from service_kit.mongo import Database
@@ -21,6 +24,8 @@ PROJECTIONS: Final[tuple[Projection, ...]] = (
     PostsProjection(),
     TimelinesProjection(),
     BlocksProjection(),
+    ReactionsProjection(),
+    NotificationsProjection(),
 )
 # Everything the projector derives: what a rebuild builds anew and swaps in.
 READ_MODEL_COLLECTIONS: Final = tuple(name for p in PROJECTIONS for name in p.owns)

@@ -86,3 +86,20 @@ async def user_by_handle(database: Database, handle: str) -> UserView | None:
         {"handle_lower": handle.lower()}, WITHOUT_MARKS
     )
     return cast(UserView, found) if found else None
+
+
+async def summaries_by_id(database: Database, user_ids: list[str]) -> dict[str, dict[str, str]]:
+    """`{id, handle, display_name}` of these users, current names, in one query."""
+    if not user_ids:
+        return {}
+    found = database[USER_VIEWS].find(
+        {"_id": {"$in": list(dict.fromkeys(user_ids))}}, {"handle": 1, "display_name": 1}
+    )
+    return {
+        user["_id"]: {
+            "id": user["_id"],
+            "handle": user["handle"],
+            "display_name": user["display_name"],
+        }
+        async for user in found
+    }

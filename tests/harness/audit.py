@@ -33,6 +33,9 @@ NATURAL_KEYS = {
     "follow_edges": ("follower_id", "followee_id"),
     "user_views": ("handle_lower",),
     "post_views": ("_id",),
+    "post_reactions": ("kind", "user_id", "post_id"),
+    "notifications": ("_id",),
+    "notification_read_marks": ("user_id",),
 }
 MAX_EXAMPLES = 20
 

@@ -41,7 +41,11 @@ from tests.reference_model import expected_read_models
 from tests.support import make_settings, store
 
 # Mixed writes, weighted so that timelines grow: more posts and follows than deletes and unfollows.
-WEIGHTS = {"post": 7, "reply": 3, "delete": 2, "follow": 4, "unfollow": 2, "rename": 1}
+WEIGHTS = {
+    **{"post": 7, "reply": 3, "delete": 2, "follow": 4, "unfollow": 2, "rename": 1},
+    **{"like": 3, "unlike": 1, "repost": 2, "unrepost": 1, "mention": 1, "bio": 1},
+    **{"block": 1, "unblock": 1, "mark-read": 1},
+}
 ACTIONS = tuple(action for action, weight in WEIGHTS.items() for _ in range(weight))
 SKEWS_MS = (0, -1500, 1500, -250, 250, 4000, -4000, 40)
 Progress = Callable[[str], None]
