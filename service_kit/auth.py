@@ -39,5 +39,17 @@ async def current_principal(
         raise unauthorized("The access token is invalid or expired.") from error
 
 
+async def optional_principal(
+    settings: Annotated[Settings, Depends(app_settings)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    """For reads anyone may make that a signed-in reader sees differently (their blocks): no
+    token is an anonymous reader, a bad one is still a 401 (never silently anonymous)."""
+    if credentials is None:
+        return None
+    return await current_principal(settings, credentials)
+
+
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
 AppSettings = Annotated[Settings, Depends(app_settings)]

@@ -2,7 +2,8 @@
 
 A history is a list of steps over a small cast of users; each step may run on a writer whose clock
 is skewed. Steps that the command side rejects (following yourself, deleting someone else's post,
-a reply to a deleted post) are simply rejected, as they would be for a client.
+a reply to a deleted post, following or replying across a block) are simply rejected, as they
+would be for a client.
 """
 
 import contextlib
@@ -12,7 +13,7 @@ from datetime import timedelta
 from bson import ObjectId
 from hypothesis import strategies as st
 
-from command_service.commands import follows, posts
+from command_service.commands import blocks, follows, posts
 from command_service.commands.errors import CommandError
 from command_service.write_model import users
 from service_kit.clock import skewed_clock
@@ -20,22 +21,37 @@ from service_kit.mongo import Database
 from service_kit.tokens import Principal
 
 CAST = 4
+# Posts draw their text from a small vocabulary, so that search terms and hashtags repeat, in
+# several spellings, across posts, replies and deletes.
+TEXTS = (
+    "hi",
+    "hello #Python",
+    "#python and rust",
+    "Rust #RUST #python @user1",
+    "learning python",
+    "#Straße ok",
+    "STRASSE #strasse",
+)
 
 
 @dataclass(frozen=True)
 class Step:
-    action: str  # post | reply | delete | follow | unfollow | rename
+    action: str  # post | reply | delete | follow | unfollow | rename | block | unblock
     actor: int
-    other: int  # the user followed, or which of the actor's posts (by index) is meant
+    other: int  # the user followed or blocked, or which of the actor's posts (by index) is meant
     skew_ms: int
+    text: str = "hi"
 
 
 steps = st.builds(
     Step,
-    action=st.sampled_from(["post", "post", "reply", "delete", "follow", "unfollow", "rename"]),
+    action=st.sampled_from(
+        ["post", "post", "reply", "delete", "follow", "unfollow", "rename", "block", "unblock"]
+    ),
     actor=st.integers(0, CAST - 1),
     other=st.integers(0, CAST - 1),
     skew_ms=st.sampled_from([0, 0, -1500, 1500]),
+    text=st.sampled_from(TEXTS),
 )
 histories = st.lists(steps, min_size=10, max_size=50)
 
@@ -68,15 +84,14 @@ class Writers:
         actor = self.principals[step.actor]
         mine = self.post_ids[step.actor]
         if step.action == "post":
-            mine.append(
-                str(
-                    (await posts.create_post(self.database, actor, text="hi", reply_to=None))["_id"]
-                )
-            )
+            created = await posts.create_post(self.database, actor, text=step.text, reply_to=None)
+            mine.append(str(created["_id"]))
         elif step.action == "reply":
             theirs = self.post_ids[step.other]
             parent = theirs[-1] if theirs else None
-            created = await posts.create_post(self.database, actor, text="re", reply_to=parent)
+            created = await posts.create_post(
+                self.database, actor, text=f"re {step.text}", reply_to=parent
+            )
             mine.append(str(created["_id"]))
         elif step.action == "delete" and mine:
             await posts.delete_post(self.database, actor, mine[step.other % len(mine)])
@@ -84,6 +99,10 @@ class Writers:
             await follows.follow(self.database, actor, f"user{step.other}")
         elif step.action == "unfollow":
             await follows.unfollow(self.database, actor, f"user{step.other}")
+        elif step.action == "block":
+            await blocks.block(self.database, actor, f"user{step.other}")
+        elif step.action == "unblock":
+            await blocks.unblock(self.database, actor, f"user{step.other}")
         elif step.action == "rename":
             self.renames += 1
             await users.update_profile(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from bson import ObjectId
 
-from query_service.read_models.names import POST_VIEWS, TIMELINE_ENTRIES
+from query_service.read_models.names import FOLLOW_EDGES, POST_VIEWS, TIMELINE_ENTRIES, USER_VIEWS
 from service_kit.clock import utc_now
 from service_kit.mongo.embedded.operations import OperationCount, counting_operations
 from tests.support import Stack, User, make_settings, running_stack
@@ -23,9 +23,11 @@ API_BUDGETS = {
     "sign up": 3,  # rate limit per IP + handle taken? + insert
     "sign in": 6,  # rate limits per IP and per handle (2 each) + the user + a refresh token
     "post": 6,  # the author exists + rate limit (3) + the next post number + insert
-    "reply": 7,  # + the parent must be live
+    "reply": 8,  # + the parent must be live + neither of the two blocks the other
     "delete": 4,  # the author exists + rate limit + the live post + tombstone
-    "follow": 5,  # the follower exists + rate limit + the followee + their post count + upsert
+    # the follower exists + rate limit + the followee + a block either way? + their post count +
+    # upsert + a block again (one written meanwhile would have missed this edge)
+    "follow": 7,
     "unfollow": 4,  # the follower exists + rate limit + the followee + delete
     "timeline page": 2,  # one page of entries + one batched hydration
     "user page": 1,
@@ -136,7 +138,8 @@ async def test_a_timeline_page_takes_two_round_trips_however_many_accounts_you_f
 # Round trips per projected change, the batch's recounts included (a batch of one change):
 # every touched user costs 3 counts and an update, every touched post 1 count and an update.
 CHANGE_BUDGETS = {
-    "user insert": 6,  # view upsert, author refresh on post views, recount of one user
+    # view upsert, author refresh on post views, recount of one user, ONE bulk of search keys
+    "user insert": 7,
     "post insert": 10,  # author summary, view upsert, followers, ONE bulk fan-out, 2 recounts
     "post tombstone": 6,  # view delete, timeline entries delete, recount of the author
     "follow insert": 10,  # edge upsert, backfill window read, recount of both users
@@ -199,3 +202,154 @@ async def fan_out_to_3_or_30(stack: Stack, alice: User) -> None:
     assert few.by_collection[TIMELINE_ENTRIES] == many.by_collection[TIMELINE_ENTRIES] == 1
     fanned_out = next(o for o in many.operations if o.collection == TIMELINE_ENTRIES)
     assert len(fanned_out.shapes) == 31  # one bulk write: the author and 30 followers
+
+
+# Round trips of the discovery and block calls; every list is one indexed page plus at most one
+# batched hydration, and a signed-in reader's blocks cost one query per page.
+DISCOVERY_BUDGETS = {
+    "block": 5,  # the blocker exists + rate limit + the blocked + upsert + ONE delete of follows
+    "unblock": 4,  # the blocker exists + rate limit + the blocked + delete
+    "followers page": 3,  # the user + one page of edges + one batched hydration of user views
+    "following page": 3,
+    "replies page": 3,  # the parent + the reader's blocks + one page
+    "replies page, anonymous": 2,
+    "explore page": 2,  # the reader's blocks + one page
+    "trending hashtags": 1,  # one aggregation over the hour buckets
+    "search posts": 2,  # the reader's blocks + one page
+    "search users": 2,  # one page of keys + one batched hydration
+}
+
+
+async def test_every_discovery_call_stays_within_its_budget(stack: Stack, alice: User, bob: User):
+    await bob.follow("alice")
+    post = await alice.post("counted #tag")
+    await bob.post("a counted reply", reply_to=post["id"])
+    await stack.settle()
+
+    async def get(path: str, user: User | None = bob, **params: Any) -> None:
+        headers = user.auth if user else None
+        response = await stack.query.get(path, params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        assert response.json()["items"]
+
+    async def command(method: str, path: str) -> None:
+        response = await stack.command.request(method, path, headers=alice.auth)
+        assert response.status_code == 204, response.text
+
+    measured = {
+        "followers page": await count(lambda: get("/query/v1/users/alice/followers")),
+        "following page": await count(lambda: get("/query/v1/users/bob/following")),
+        "replies page": await count(lambda: get(f"/query/v1/posts/{post['id']}/replies")),
+        "replies page, anonymous": await count(
+            lambda: get(f"/query/v1/posts/{post['id']}/replies", None)
+        ),
+        "explore page": await count(lambda: get("/query/v1/explore")),
+        "trending hashtags": await count(lambda: get("/query/v1/explore/hashtags")),
+        "search posts": await count(lambda: get("/query/v1/search", q="counted")),
+        "search users": await count(lambda: get("/query/v1/search", q="al", type="users")),
+        "block": await count(lambda: command("PUT", "/command/v1/users/bob/block")),
+        "unblock": await count(lambda: command("DELETE", "/command/v1/users/bob/block")),
+    }
+
+    over = {
+        name: (counted.round_trips, DISCOVERY_BUDGETS[name], counted.by_collection)
+        for name, counted in measured.items()
+        if counted.round_trips > DISCOVERY_BUDGETS[name]
+    }
+    assert over == {}
+
+
+@pytest.mark.parametrize("followers", [10, 2000])
+async def test_a_followers_page_takes_three_round_trips_however_many_followers(
+    stack: Stack, alice: User, followers: int
+):
+    await stack.settle()
+    # The read side alone: edges and user views as the projector would have written them.
+    now = utc_now()
+    await stack.read_database[USER_VIEWS].insert_many(
+        {
+            "_id": f"fan{n}",
+            "handle": f"fan{n}",
+            "handle_lower": f"fan{n}",
+            "display_name": "Fan",
+            "bio": "",
+            "created_at": now,
+            "followers_count": 0,
+            "following_count": 1,
+            "posts_count": 0,
+        }
+        for n in range(followers)
+    )
+    await stack.read_database[FOLLOW_EDGES].insert_many(
+        {
+            "_id": f"fan{n}:{alice.id}",
+            "follower_id": f"fan{n}",
+            "followee_id": alice.id,
+            "followee_post_seq": 0,
+            "created_at": now,
+        }
+        for n in range(followers)
+    )
+
+    async def page(**params: Any) -> dict[str, Any]:
+        response = await stack.query.get("/query/v1/users/alice/followers", params=params)
+        assert response.status_code == 200
+        return response.json()
+
+    with counting_operations() as first:
+        found = await page(limit=5)
+    with counting_operations() as second:
+        later = await page(limit=5, cursor=found["next_cursor"])
+
+    assert first.round_trips == second.round_trips == 3
+    assert len(found["items"]) == len(later["items"]) == 5
+    assert not {user["id"] for user in found["items"]} & {user["id"] for user in later["items"]}
+
+
+# Round trips per projected discovery change (a batch of one change, recounts included).
+DISCOVERY_CHANGE_BUDGETS = {
+    "block insert": 1,  # the edge upsert
+    "block delete": 1,  # the edge delete
+    # the plain post insert (10) + for each of its 2 hashtags one recount and one bucket write
+    "post insert, 2 hashtags": 14,
+    "post tombstone, 2 hashtags": 10,  # the plain tombstone (6) + the same 2 x 2
+}
+
+
+async def test_every_projected_discovery_change_stays_within_its_budget(
+    stack: Stack, alice: User, bob: User
+):
+    await stack.settle()
+
+    async def settled(write: Callable[[], Awaitable[Any]]) -> OperationCount:
+        await write()
+        return await count(stack.settle)
+
+    async def command(method: str) -> None:
+        response = await stack.command.request(
+            method, "/command/v1/users/bob/block", headers=alice.auth
+        )
+        assert response.status_code == 204
+
+    posted: dict[str, Any] = {}
+
+    async def post() -> None:
+        posted.update(await alice.post("#one and #two"))
+
+    measured = {
+        "block insert": await settled(lambda: command("PUT")),
+        "block delete": await settled(lambda: command("DELETE")),
+        "post insert, 2 hashtags": await settled(post),
+        "post tombstone, 2 hashtags": await settled(lambda: alice.delete(posted["id"])),
+    }
+
+    over = {
+        name: (
+            counted.round_trips - CATCH_UP_OVERHEAD,
+            DISCOVERY_CHANGE_BUDGETS[name],
+            counted.by_collection,
+        )
+        for name, counted in measured.items()
+        if counted.round_trips - CATCH_UP_OVERHEAD > DISCOVERY_CHANGE_BUDGETS[name]
+    }
+    assert over == {}

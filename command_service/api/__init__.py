@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from command_service.api import accounts, follows, posts
+from command_service.api import accounts, blocks, follows, posts
 
 router = APIRouter(prefix="/command/v1")
-for module in (accounts, posts, follows):
+for module in (accounts, posts, follows, blocks):
     router.include_router(module.router)

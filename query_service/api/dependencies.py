@@ -8,6 +8,7 @@ from fastapi import Depends, Query, Request
 
 from query_service.api.schemas import Post, PostPage
 from query_service.read_models import pagination
+from query_service.read_models.blocks import blocked_by
 from query_service.read_models.pagination import (
     InvalidCursor,
     Position,
@@ -17,6 +18,7 @@ from query_service.read_models.pagination import (
 from query_service.read_models.posts import PostView
 from service_kit.mongo import Database
 from service_kit.problems import Problem
+from service_kit.tokens import Principal
 
 
 async def database(request: Request) -> Database:
@@ -42,16 +44,30 @@ async def page_request(
     try:
         position = decode_cursor(cursor) if cursor else None
     except InvalidCursor as error:
-        raise Problem(
-            HTTPStatus.BAD_REQUEST, "The cursor is not one this API issued.", slug="invalid-cursor"
-        ) from error
+        raise invalid_cursor() from error
     return PageRequest(limit=limit, position=position)
 
 
 Page = Annotated[PageRequest, Depends(page_request)]
 
 
-def post_page(page: pagination.Page[PostView]) -> PostPage:
+def invalid_cursor() -> Problem:
+    return Problem(
+        HTTPStatus.BAD_REQUEST, "The cursor is not one this API issued.", slug="invalid-cursor"
+    )
+
+
+async def hidden_authors(database: Database, reader: Principal | None) -> set[str]:
+    """The accounts whose posts a reader's discovery lists leave out: those the reader blocks
+    (one indexed query; nothing for an anonymous reader)."""
+    return await blocked_by(database, reader.user_id) if reader is not None else set()
+
+
+async def post_page(
+    database: Database, reader: Principal | None, page: pagination.Page[PostView]
+) -> PostPage:
+    """Every list of posts is answered through here, once per page: what a reader's view of a
+    page needs beyond the posts (one batched lookup per page) belongs in this one place."""
     return PostPage(
         items=[Post.model_validate(view) for view in page.items],
         next_cursor=encode_cursor(page.next_position) if page.next_position else None,

@@ -39,3 +39,18 @@ class User(BaseModel):
     following_count: int
     posts_count: int
     created_at: datetime
+
+
+class UserPage(BaseModel):
+    items: list[User]
+    next_cursor: str | None
+
+
+class HashtagCount(BaseModel):
+    tag: str = Field(description="The hashtag, case-folded, without #")
+    count: int = Field(description="Live posts that used it in the window")
+
+
+class TrendingHashtags(BaseModel):
+    items: list[HashtagCount]
+    since: datetime = Field(description="Start of the window: the current hour and the 23 before")

@@ -20,4 +20,4 @@ async def home_timeline(
     principal: CurrentPrincipal, page: Page, database: ReadDatabase
 ) -> PostPage:
     found = await timeline_page(database, principal.user_id, page.limit, page.position)
-    return post_page(found)
+    return await post_page(database, principal, found)

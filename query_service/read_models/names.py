@@ -11,3 +11,5 @@ POST_VIEWS: Final = "post_views"  # posts.py
 FOLLOW_EDGES: Final = "follow_edges"  # follows.py
 TIMELINE_ENTRIES: Final = "timeline_entries"  # timelines.py
 BLOCK_EDGES: Final = "block_edges"  # blocks.py
+USER_SEARCH_KEYS: Final = "user_search_keys"  # search.py
+HASHTAG_HOURS: Final = "hashtag_hours"  # hashtags.py

@@ -1,7 +1,8 @@
 """Every projection, in the order the projector applies a change to them.
 
 The order matters only within one change: `users` reads a post's view before `posts` removes it
-(to know whose count to refresh), and `posts` embeds the author summary `users` keeps current.
+(to know whose count to refresh), `hashtags` too (where a post removed outright counted), and
+`posts` embeds the author summary `users` keeps current.
 """
 
 from typing import Final
@@ -9,7 +10,9 @@ from typing import Final
 from query_service.projector.projection import Projection
 from query_service.read_models.blocks import BlocksProjection
 from query_service.read_models.follows import FollowsProjection
+from query_service.read_models.hashtags import HashtagsProjection
 from query_service.read_models.posts import PostsProjection
+from query_service.read_models.search import UserSearchProjection
 from query_service.read_models.timelines import TimelinesProjection
 from query_service.read_models.users import UsersProjection
 from service_kit.mongo import Database
@@ -18,9 +21,11 @@ from service_kit.write_model import COLLECTIONS
 PROJECTIONS: Final[tuple[Projection, ...]] = (
     UsersProjection(),
     FollowsProjection(),
+    HashtagsProjection(),
     PostsProjection(),
     TimelinesProjection(),
     BlocksProjection(),
+    UserSearchProjection(),
 )
 # Everything the projector derives: what a rebuild builds anew and swaps in.
 READ_MODEL_COLLECTIONS: Final = tuple(name for p in PROJECTIONS for name in p.owns)

@@ -111,3 +111,12 @@ async def user_by_handle(database: Database, handle: str) -> UserView | None:
         {"handle_lower": handle.lower()}
     )
     return cast(UserView, found) if found else None
+
+
+async def users_in_order(database: Database, user_ids: list[str]) -> list[UserView]:
+    """Hydrate a list of user ids with one query; a user gone meanwhile is left out."""
+    if not user_ids:
+        return []
+    found = await database[USER_VIEWS].find({"_id": {"$in": user_ids}}).to_list(None)
+    by_id = {user["_id"]: cast(UserView, user) for user in found}
+    return [by_id[user_id] for user_id in user_ids if user_id in by_id]

@@ -25,6 +25,7 @@ COUNTERS = frozenset(
         "reply_count",
         "like_count",
         "repost_count",
+        "count",  # hashtag_hours
     }
 )
 NATURAL_KEYS = {
@@ -32,6 +33,9 @@ NATURAL_KEYS = {
     "follow_edges": ("follower_id", "followee_id"),
     "user_views": ("handle_lower",),
     "post_views": ("_id",),
+    "hashtag_hours": ("tag", "hour"),
+    "user_search_keys": ("user_id", "kind"),
+    "block_edges": ("blocker_id", "blocked_id"),
 }
 MAX_EXAMPLES = 20
 

@@ -36,12 +36,21 @@ from service_kit.mongo import Database
 from service_kit.settings import Settings
 from tests.harness.audit import Audit, audit_read_models, snapshot
 from tests.harness.kills import Kill, kill, where_suspended
-from tests.histories import Step, Writers
+from tests.histories import TEXTS, Step, Writers
 from tests.reference_model import expected_read_models
 from tests.support import make_settings, store
 
 # Mixed writes, weighted so that timelines grow: more posts and follows than deletes and unfollows.
-WEIGHTS = {"post": 7, "reply": 3, "delete": 2, "follow": 4, "unfollow": 2, "rename": 1}
+WEIGHTS = {
+    "post": 7,
+    "reply": 3,
+    "delete": 2,
+    "follow": 4,
+    "unfollow": 2,
+    "rename": 1,
+    "block": 1,
+    "unblock": 1,
+}
 ACTIONS = tuple(action for action, weight in WEIGHTS.items() for _ in range(weight))
 SKEWS_MS = (0, -1500, 1500, -250, 250, 4000, -4000, 40)
 Progress = Callable[[str], None]
@@ -221,7 +230,8 @@ async def _write(run: Run, writers: Writers, number: int, rng: random.Random) ->
             return
         action = rng.choice(ACTIONS)
         other = rng.randrange(10**6) if action == "delete" else rng.randrange(users)
-        await writers.run(Step(action, rng.randrange(users), other, skew))
+        text = rng.choice(TEXTS)
+        await writers.run(Step(action, rng.randrange(users), other, skew, text))
         run.summary.steps += 1
         # Clients pause between requests; it also lets the witness and the projector keep up.
         await asyncio.sleep(rng.uniform(0, 0.002))
