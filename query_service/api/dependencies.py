@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 
@@ -49,6 +49,10 @@ async def page_request(
 
 
 Page = Annotated[PageRequest, Depends(page_request)]
+
+# For routes with an optional sign-in (`OptionalPrincipal`): the empty requirement added to the
+# bearer one tells OpenAPI clients that the token may be left out.
+OPTIONAL_SIGN_IN: dict[str, Any] = {"security": [{}]}
 
 
 def invalid_cursor() -> Problem:

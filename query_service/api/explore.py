@@ -4,7 +4,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from query_service.api.dependencies import Page, ReadDatabase, hidden_authors, post_page
+from query_service.api.dependencies import (
+    OPTIONAL_SIGN_IN,
+    Page,
+    ReadDatabase,
+    hidden_authors,
+    post_page,
+)
 from query_service.api.schemas import HashtagCount, PostPage, TrendingHashtags
 from query_service.read_models.explore import explore_page
 from query_service.read_models.hashtags import top_hashtags, window_start
@@ -20,6 +26,7 @@ router = APIRouter(tags=["explore"])
     summary="Recent posts from everyone, newest first: posts and self-replies, not replies to "
     "others (like Mastodon's public timeline); without accounts the signed-in reader blocks",
     responses=problem_responses(400, 401),
+    openapi_extra=OPTIONAL_SIGN_IN,
 )
 async def explore(page: Page, database: ReadDatabase, reader: OptionalPrincipal) -> PostPage:
     hidden = await hidden_authors(database, reader)

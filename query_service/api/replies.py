@@ -4,7 +4,13 @@ from http import HTTPStatus
 
 from fastapi import APIRouter
 
-from query_service.api.dependencies import Page, ReadDatabase, hidden_authors, post_page
+from query_service.api.dependencies import (
+    OPTIONAL_SIGN_IN,
+    Page,
+    ReadDatabase,
+    hidden_authors,
+    post_page,
+)
 from query_service.api.schemas import PostPage
 from query_service.read_models.posts import post_by_id, replies_to
 from service_kit.auth import OptionalPrincipal
@@ -18,6 +24,7 @@ router = APIRouter(tags=["posts"])
     "/posts/{post_id}/replies",
     summary="A post's replies, oldest first (without accounts the signed-in reader blocks)",
     responses=problem_responses(400, 401, 404),
+    openapi_extra=OPTIONAL_SIGN_IN,
 )
 async def replies(
     post_id: str, page: Page, database: ReadDatabase, reader: OptionalPrincipal

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from query_service.api.dependencies import (
+    OPTIONAL_SIGN_IN,
     ReadDatabase,
     hidden_authors,
     invalid_cursor,
@@ -39,6 +40,7 @@ def _unsearchable(detail: str) -> Problem:
     summary="Posts containing every word and hashtag of q (newest first; without accounts the "
     "signed-in reader blocks), or users whose handle or display name starts with q",
     responses=problem_responses(400, 401),
+    openapi_extra=OPTIONAL_SIGN_IN,
 )
 async def search(
     database: ReadDatabase,

@@ -4,7 +4,7 @@ from http import HTTPStatus
 
 from fastapi import APIRouter
 
-from query_service.api.dependencies import Page, ReadDatabase, post_page
+from query_service.api.dependencies import OPTIONAL_SIGN_IN, Page, ReadDatabase, post_page
 from query_service.api.schemas import PostPage, User, UserPage
 from query_service.read_models import pagination
 from query_service.read_models.follows import followers_page, following_page
@@ -40,6 +40,7 @@ async def get_user(handle: str, database: ReadDatabase) -> User:
     "/users/{handle}/posts",
     summary="A user's posts and replies, newest first",
     responses=problem_responses(400, 401, 404),
+    openapi_extra=OPTIONAL_SIGN_IN,
 )
 async def user_posts(
     handle: str, page: Page, database: ReadDatabase, reader: OptionalPrincipal
