@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from service_kit.mongo import Database
-from service_kit.text import fold, search_terms_of
+from service_kit.text import fold, hashtags_of, search_terms_of
 from service_kit.write_model import BLOCKS, FOLLOWS, POSTS, USERS
 
 Documents = dict[str, list[dict[str, Any]]]
@@ -47,7 +47,7 @@ async def expected_read_models(database: Database, backfill_limit: int) -> Docum
         }
         for post in posts
     ]
-    # Live posts per hashtag and hour of writing (UTC, whole hours).
+    # Live posts per hashtag of their text and hour of writing (UTC, whole hours).
     uses = Counter(
         (
             tag,
@@ -59,7 +59,7 @@ async def expected_read_models(database: Database, backfill_limit: int) -> Docum
             ),
         )
         for post in posts
-        for tag in post.get("hashtags", [])
+        for tag in hashtags_of(post["text"])
     )
     hashtag_hours = [
         {"_id": f"{tag}:{hour:%Y-%m-%dT%H}", "tag": tag, "hour": hour, "count": count}

@@ -228,6 +228,7 @@ async def test_a_post_insert_costs_what_the_model_says(stack, followers: int, mo
         "text": "hello",
         "reply_to": None,
         "author_seq": 1,
+        "hashtags": [],  # stored with every post (a tombstone keeps them)
         "created_at": cm.NOW,
         "deleted_at": None,
     }

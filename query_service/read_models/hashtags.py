@@ -23,7 +23,9 @@ from query_service.projector.projection import (
     ProjectionContext,
 )
 from query_service.read_models.names import HASHTAG_HOURS, POST_VIEWS
+from query_service.read_models.posts import live_post
 from service_kit.mongo import Database
+from service_kit.text import hashtags_of
 from service_kit.write_model import POSTS
 
 HOUR = timedelta(hours=1)
@@ -53,23 +55,25 @@ class HashtagsProjection(Projection):
     }
 
     async def apply(self, context: ProjectionContext, change: Change) -> None:
-        # Live or tombstoned, a post keeps its hashtags and time (a delete only drops the text),
-        # so both an insert and a delete name the buckets to recount.
         post: dict[str, Any] | None = change.get("fullDocument")
-        if post is None:
-            # Only a post removed outright (never done by the application) has no document; its
-            # view, if still there, says where it counted.
+        if post is not None and live_post(change) is not None:
+            # What the view's terms hold (`#tag`), so the buckets marked are those recounted.
+            tags = hashtags_of(post["text"])
+        elif post is not None and "hashtags" in post:
+            # A tombstone keeps its hashtags and time (a delete only drops the text).
+            tags = list(post["hashtags"])
+        else:
+            # A post removed outright (never done by the application), or one written before
+            # posts stored their hashtags: its view, if still there, says where it counted.
             post = await context.collection(POST_VIEWS).find_one(
                 {"_id": str(change["documentKey"]["_id"])}, {"terms": 1, "created_at": 1}
             )
             if post is None:
                 return
-            post = {**post, "hashtags": [t[1:] for t in post.get("terms", []) if t[:1] == "#"]}
+            tags = [term[1:] for term in post.get("terms", []) if term[:1] == "#"]
         hour = hour_of(post["created_at"])
         # Stale buckets as "<tag> <hour>" (a tag has no spaces): what `finish_batch` recounts.
-        context.stale_ids(self.name).update(
-            f"{tag} {hour.isoformat()}" for tag in post.get("hashtags", [])
-        )
+        context.stale_ids(self.name).update(f"{tag} {hour.isoformat()}" for tag in tags)
 
     async def finish_batch(self, context: ProjectionContext) -> None:
         stale = context.stale_ids(self.name)
