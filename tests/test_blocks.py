@@ -4,7 +4,7 @@ and takes the blocked account's posts out of the blocker's replies lists, search
 import pytest
 
 from service_kit.write_model import BLOCKS, FOLLOWS
-from tests.support import PROBLEM_JSON, Stack, User
+from tests.support import PROBLEM_JSON, Stack, User, make_settings, running_stack
 
 
 async def block(user: User, handle: str) -> int:
@@ -130,3 +130,16 @@ async def test_a_block_takes_their_posts_out_of_the_blockers_discovery_lists(
     assert await unblock(alice, "bob") == 204
     await stack.settle()
     assert len(await ids("/query/v1/search", alice, q="python")) == 9
+
+
+async def test_blocks_count_against_the_write_rate_limit():
+    async with running_stack(make_settings(rate_limit_writes_per_user="2/minute")) as stack:
+        alice = await stack.sign_up("alice")
+        await stack.sign_up("bob")
+        statuses = [
+            await block(alice, "bob"),
+            await unblock(alice, "bob"),
+            await block(alice, "bob"),
+        ]
+        assert statuses == [204, 204, 429]
+        assert await stack.database[BLOCKS].count_documents({}) == 0

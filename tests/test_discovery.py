@@ -264,3 +264,20 @@ async def test_search_refuses_empty_queries_bad_types_cursors_and_limits(stack: 
     # A cursor of one list is no cursor of the other.
     page = await get(stack, "/query/v1/search", q="a")
     assert page["next_cursor"] is None
+
+
+async def test_reads_with_an_optional_sign_in_refuse_a_bad_token(stack: Stack, alice: User):
+    post = await alice.post("public")
+    await stack.settle()
+    bad = {"Authorization": "Bearer not-a-token"}
+    for path, params in [
+        ("/query/v1/explore", {}),
+        (f"/query/v1/posts/{post['id']}/replies", {}),
+        ("/query/v1/search", {"q": "public"}),
+        ("/query/v1/users/alice/posts", {}),
+    ]:
+        refused = await stack.query.get(path, params=params, headers=bad)
+        assert refused.status_code == 401, path
+        assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+        anonymous = await stack.query.get(path, params=params)
+        assert anonymous.status_code == 200, path
