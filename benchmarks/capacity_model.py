@@ -535,7 +535,8 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
         lookup = Cost() if insert else Cost(docs_read=1)  # updateLookup on an update event
         refresh = rt(1, 0 if insert else posts_per_author)
         recount = user_recount(0, 0, 0, 0) if insert else user_recount(75, 75, posts_per_author, 0)
-        return lookup + project + refresh + recount + per_batch
+        search_keys = Cost(round_trips=1, docs_written=2)  # search.py: one bulk of two upserts
+        return lookup + project + refresh + recount + search_keys + per_batch
 
     def post_insert(d: int, reply: bool) -> Cost:
         # posts.py:apply: _author_summary find_one, then counters.py:change_membership (the view
@@ -599,10 +600,12 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
     rehash = rt(1, 1) + write(sizes, "users.rehash")  # + replace_password_hash
     # posts.py:insert_post: post_sequences find_one_and_update $inc, then insert_one
     post_call = write(sizes, "post_sequences.inc") + write(sizes, "posts.insert")
-    reply_call = rt(1, 1) + post_call  # find_live_post(reply_to) first
+    # find_live_post(reply_to) first, then blocks_between (no block: nothing read)
+    reply_call = rt(1, 1) + rt(1) + post_call
     delete_call = rt(1, 1) + write(sizes, "posts.tombstone")  # find_live_post + update_one
-    # follows.py:follow: find_user_by_handle + last_post_number + upsert_follow
-    follow_call = rt(2, 2) + write(sizes, "follows.insert")
+    # follows.py:follow: find_user_by_handle + blocks_between + last_post_number + upsert_follow
+    # + blocks_between again (the race with a block; no block: nothing read)
+    follow_call = rt(2, 2) + rt(2) + write(sizes, "follows.insert")
     unfollow_call = rt(1, 1) + write(sizes, "follows.delete")  # find_user_by_handle + delete_one
     # ---- query_service/read_models/*.py ---------------------------------------------------------
     page = PAGE_LIMIT + 1  # pagination.py:page_of asks for one more than the limit

@@ -39,22 +39,23 @@ async def current_principal(
         raise unauthorized("The access token is invalid or expired.") from error
 
 
-CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
-AppSettings = Annotated[Settings, Depends(app_settings)]
-
-
 async def optional_principal(
     settings: Annotated[Settings, Depends(app_settings)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
-    """For reads open to everyone that say more to a signed-in reader: None without a token, and
-    a 401 for a token that is sent but invalid (never silently anonymous)."""
+    """For reads open to everyone that say more to a signed-in reader (their likes, their blocks):
+    None without a token, and a 401 for a token that is sent but invalid (never silently
+    anonymous)."""
     if credentials is None:
         return None
     return await current_principal(settings, credentials)
 
 
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+AppSettings = Annotated[Settings, Depends(app_settings)]
+
+
 # For the routes that take an `OptionalPrincipal`: FastAPI appends this to the bearer requirement
 # it declares, and an empty requirement in OpenAPI's `security` means "or none at all".
 OPTIONAL_AUTH_OPENAPI: dict[str, Any] = {"security": [{}]}

@@ -60,15 +60,23 @@ def encodable(value: str) -> str:
     return value
 
 
-# A hashtag is `#` and a word (Unicode letters, digits, `_`) that has a letter or digit in it; a
-# mention is `@` and a handle. Neither may follow a word character (`a#b`, `me@example.com`).
-_HASHTAG = re.compile(r"(?<!\w)#(\w{1,100})")
-_MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_]{3,30})(?![A-Za-z0-9_])", re.ASCII)
+# A hashtag is `#` and a word (Unicode letters, digits, `_`, at most 100) with a letter in it, as
+# on Twitter and Mastodon (`#2024` is not one); a mention is `@` and a handle. Neither may follow a
+# word character (`a#b`, `me@example.com`) nor run on into one (`#` and 101 letters is no
+# hashtag), and `@bob@example.org` (another server's account) mentions nobody here.
+_HASHTAG = re.compile(r"(?<![\w#])#(\w{1,100})(?![\w#])")
+_MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_]{3,30})(?![\w@])")
+_WORD = re.compile(r"\w+")
+
+
+def fold(text: str) -> str:
+    """The case-insensitive key of some text: case-folded, then NFC (folding can decompose)."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold())
 
 
 def hashtags_of(text: str) -> list[str]:
     """The post's hashtags, case-folded, each once, in order of appearance (without `#`)."""
-    found = (tag.casefold() for tag in _HASHTAG.findall(text) if any(c.isalnum() for c in tag))
+    found = (fold(tag) for tag in _HASHTAG.findall(text) if any(c.isalpha() for c in tag))
     return list(dict.fromkeys(found))
 
 
@@ -78,6 +86,12 @@ def mentions_of(text: str) -> list[str]:
 
 
 def search_terms_of(text: str) -> list[str]:
-    """The words and hashtags a search matches, case-folded: what `q` is split into, too."""
-    words = (word.casefold() for word in re.findall(r"[#@]?\w+", text))
-    return list(dict.fromkeys(words))
+    """What a post is found by, and what a search's `q` is split into, each once.
+
+    Every word, case-folded; a hashtag also as `#tag` and a mention as `@handle`. So searching
+    `python` finds `#Python` too, while `#python` (which needs both terms) finds only the hashtag.
+    """
+    words = [fold(word) for word in _WORD.findall(text)]
+    tags = [f"#{tag}" for tag in hashtags_of(text)]
+    mentioned = [f"@{handle}" for handle in mentions_of(text)]
+    return list(dict.fromkeys([*words, *tags, *mentioned]))

@@ -2,9 +2,8 @@
 
 A history is a list of steps over a small cast of users; each step may run on a writer whose clock
 is skewed. Steps that the command side rejects (following yourself, deleting someone else's post,
-a reply to a deleted post, liking the post of someone who blocks you) are simply rejected, as they
-would be for a client. Blocks are written straight into the write model (their API is built
-elsewhere); everything else goes through the command side's use cases.
+a reply to a deleted post, following, replying to, liking or reposting across a block) are simply
+rejected, as they would be for a client.
 """
 
 import contextlib
@@ -14,15 +13,26 @@ from datetime import timedelta
 from bson import ObjectId
 from hypothesis import strategies as st
 
-from command_service.commands import follows, notifications, posts, reactions
+from command_service.commands import blocks, follows, notifications, posts, reactions
 from command_service.commands.errors import CommandError
-from command_service.write_model import blocks, users
+from command_service.write_model import users
 from service_kit.clock import skewed_clock, utc_now
 from service_kit.mongo import Database
 from service_kit.notification_ids import NotificationPosition
 from service_kit.tokens import Principal
 
 CAST = 4
+# Posts draw their text from a small vocabulary, so that search terms and hashtags repeat, in
+# several spellings, across posts, replies and deletes.
+TEXTS = (
+    "hi",
+    "hello #Python",
+    "#python and rust",
+    "Rust #RUST #python @user1",
+    "learning python",
+    "#Straße ok",
+    "STRASSE #strasse",
+)
 
 
 ACTIONS = (
@@ -44,6 +54,7 @@ class Step:
     # Which of the other's posts is liked or reposted (counting back from their latest), or how
     # far back a read mark is put (in seconds).
     pick: int = 0
+    text: str = "hi"  # what a post or reply says
 
 
 steps = st.builds(
@@ -53,6 +64,7 @@ steps = st.builds(
     other=st.integers(0, CAST - 1),
     skew_ms=st.sampled_from([0, 0, -1500, 1500]),
     pick=st.integers(0, 2),
+    text=st.sampled_from(TEXTS),
 )
 histories = st.lists(steps, min_size=10, max_size=50)
 
@@ -85,16 +97,13 @@ class Writers:
         actor = self.principals[step.actor]
         mine = self.post_ids[step.actor]
         if step.action == "post":
-            mine.append(
-                str(
-                    (await posts.create_post(self.database, actor, text="hi", reply_to=None))["_id"]
-                )
-            )
+            created = await posts.create_post(self.database, actor, text=step.text, reply_to=None)
+            mine.append(str(created["_id"]))
         elif step.action in ("reply", "mention"):
             theirs = self.post_ids[step.other]
             parent = (theirs[-1] if theirs else None) if step.action == "reply" else None
             # A reply mentions the author it answers (one notification, not two).
-            text = f"re @user{step.other}" if parent else f"hey @user{step.other} #tag"
+            text = f"re @user{step.other} {step.text}" if parent else f"hey @user{step.other} #tag"
             created = await posts.create_post(self.database, actor, text=text, reply_to=parent)
             mine.append(str(created["_id"]))
         elif step.action == "delete" and mine:
@@ -103,6 +112,10 @@ class Writers:
             await follows.follow(self.database, actor, f"user{step.other}")
         elif step.action == "unfollow":
             await follows.unfollow(self.database, actor, f"user{step.other}")
+        elif step.action == "block":
+            await blocks.block(self.database, actor, f"user{step.other}")
+        elif step.action == "unblock":
+            await blocks.unblock(self.database, actor, f"user{step.other}")
         elif step.action == "rename":
             self.renames += 1
             await users.update_profile(
@@ -124,15 +137,6 @@ class Writers:
             if theirs:
                 target = theirs[-1 - step.pick % len(theirs)]
                 await getattr(reactions, step.action)(self.database, actor, target)
-        elif step.action in ("block", "unblock") and step.actor != step.other:
-            blocker, blocked = (
-                ObjectId(actor.user_id),
-                ObjectId(self.principals[step.other].user_id),
-            )
-            if step.action == "block":
-                await blocks.upsert_block(self.database, blocker, blocked)
-            else:
-                await blocks.delete_block(self.database, blocker, blocked)
         elif step.action == "mark-read":
             # Any position will do (ids are opaque); going back must leave the mark where it is.
             up_to = NotificationPosition(

@@ -19,7 +19,9 @@ from query_service.projector.rebuild import SHADOW_PREFIX
 from query_service.read_models.registry import PROJECTIONS
 from service_kit.mongo.embedded.operations import Operation, QueryShape
 
-EQUALITY_OPERATORS = {"$eq", "$in"}
+# `$all` on a multikey index is an equality: the server scans the point bounds of one of its
+# values (and sorts by what follows in the index) and checks the others on the fetched entries.
+EQUALITY_OPERATORS = {"$eq", "$in", "$all"}
 RANGE_OPERATORS = {"$lt", "$lte", "$gt", "$gte"}
 APPLICATION_CODE = ("/command_service/", "/query_service/", "/service_kit/", "/gateway/")
 

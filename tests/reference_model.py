@@ -6,9 +6,12 @@ model's current state alone, in plain Python, independently of the projector's c
 "What a timeline contains" is its prose form.
 """
 
+from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 from service_kit.mongo import Database
+from service_kit.text import fold, hashtags_of, search_terms_of
 from service_kit.write_model import (
     BLOCKS,
     FOLLOWS,
@@ -57,8 +60,43 @@ async def expected_read_models(database: Database, backfill_limit: int) -> Docum
                 1 for k, r in reactions if k == "repost" and r["post_id"] == post["_id"]
             ),
             "reply_count": sum(1 for reply in posts if reply["reply_to"] == post["_id"]),
+            # Search finds a post by its words, #hashtags and @mentions; explore shows posts
+            # and replies to oneself, not replies to others.
+            "terms": search_terms_of(post["text"]),
+            "in_explore": post["reply_to"] is None
+            or post.get("reply_to_author_id") == post["author_id"],
         }
         for post in posts
+    ]
+    # Live posts per hashtag of their text and hour of writing (UTC, whole hours).
+    uses = Counter(
+        (
+            tag,
+            post["created_at"]
+            - timedelta(
+                minutes=post["created_at"].minute,
+                seconds=post["created_at"].second,
+                microseconds=post["created_at"].microsecond,
+            ),
+        )
+        for post in posts
+        for tag in hashtags_of(post["text"])
+    )
+    hashtag_hours = [
+        {"_id": f"{tag}:{hour:%Y-%m-%dT%H}", "tag": tag, "hour": hour, "count": count}
+        for (tag, hour), count in uses.items()
+    ]
+    # Each user is found by the start of their handle and of their display name, case-folded.
+    user_search_keys = [
+        {
+            "_id": f"{user['_id']}:{kind}",
+            "user_id": str(user["_id"]),
+            "kind": kind,
+            "key": fold(user["handle"] if kind == "handle" else user["display_name"]),
+            "handle_key": fold(user["handle"]),
+        }
+        for user in users
+        for kind in ("handle", "name")
     ]
     user_views = [
         {
@@ -142,6 +180,8 @@ async def expected_read_models(database: Database, backfill_limit: int) -> Docum
         "post_reactions": post_reactions,
         "notifications": notifications(posts, follows, reactions, blocks),
         "notification_read_marks": marks,
+        "hashtag_hours": hashtag_hours,
+        "user_search_keys": user_search_keys,
     }
     return {name: sorted(docs, key=lambda doc: doc["_id"]) for name, docs in documents.items()}
 

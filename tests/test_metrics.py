@@ -292,6 +292,14 @@ async def test_the_projector_serves_its_metrics_in_the_prometheus_text_format():
 async def test_the_embedded_gateway_serves_the_projectors_metrics_itself():
     gateway = create_embedded_stack(make_settings())
     async with gateway._own.router.lifespan_context(gateway._own), asgi_client(gateway) as client:
+        # Once it follows the stream: a sign-up made before would be replayed by the first
+        # rebuild, which counts no change applied.
+        projector = gateway._own.state.projector
+
+        async def following() -> bool:
+            return bool(projector.status.phase == "following")
+
+        await wait_until(following)
         body = {"handle": "alice", "password": PASSWORD, "display_name": "Alice"}
         assert (await client.post("/command/v1/users", json=body)).status_code == 201
 

@@ -25,9 +25,11 @@ API_BUDGETS = {
     "sign up": 3,  # rate limit per IP + handle taken? + insert
     "sign in": 6,  # rate limits per IP and per handle (2 each) + the user + a refresh token
     "post": 6,  # the author exists + rate limit (3) + the next post number + insert
-    "reply": 7,  # + the parent must be live
+    "reply": 8,  # + the parent must be live + neither of the two blocks the other
     "delete": 4,  # the author exists + rate limit + the live post + tombstone
-    "follow": 5,  # the follower exists + rate limit + the followee + their post count + upsert
+    # the follower exists + rate limit + the followee + a block either way? + their post count +
+    # upsert + a block again (one written meanwhile would have missed this edge)
+    "follow": 7,
     "unfollow": 4,  # the follower exists + rate limit + the followee + delete
     "like": 5,  # the user exists + rate limit + the live post + blocked by its author? + upsert
     "unlike": 4,  # the user exists + rate limit + the live post + delete
@@ -182,7 +184,7 @@ async def test_a_timeline_page_takes_three_round_trips_however_many_accounts_you
 # Round trips per projected change. A counted membership (a follow edge, a post view) costs a read
 # of it before, one guarded update per counter it changes, then its own write (counters.py).
 CHANGE_BUDGETS = {
-    "user insert": 2,  # view upsert, author refresh on post views
+    "user insert": 3,  # view upsert, author refresh on post views, ONE bulk of search keys
     "post insert": 6,  # author summary, view before, author's count, view, followers, ONE bulk
     # + the parent's reply count, blocks of the replied-to (ONE lookup), their notification
     "reply insert": 9,
@@ -193,7 +195,7 @@ CHANGE_BUDGETS = {
     # the notification
     "follow insert": 7,
     "follow delete": 6,  # edge before, two counts, edge delete, entries delete, notification
-    "user update": 2,  # view upsert, author refresh on post views
+    "user update": 3,  # view upsert, author refresh on post views, ONE bulk of search keys
     # the post is live? (reactions and notifications each), reaction before, the like count,
     # the reaction, the author blocks the liker?, the notification
     "like insert": 7,
@@ -362,3 +364,154 @@ async def changes_of_an_account_with(stack: Stack, followers: int) -> dict[str, 
     page = await stack.user_page(star.handle)
     assert (page["followers_count"], page["posts_count"]) == (followers, 0)
     return measured
+
+
+DISCOVERY_BUDGETS = {
+    "block": 5,  # the blocker exists + rate limit + the blocked + upsert + ONE delete of follows
+    "unblock": 4,  # the blocker exists + rate limit + the blocked + delete
+    "followers page": 3,  # the user + one page of edges + one batched hydration of user views
+    "following page": 3,
+    # the parent + the reader's blocks + one page + what the reader liked and reposted
+    "replies page": 4,
+    "replies page, anonymous": 2,
+    "explore page": 3,  # the reader's blocks + one page + liked/reposted by the reader
+    "trending hashtags": 1,  # one aggregation over the hour buckets
+    "search posts": 3,  # the reader's blocks + one page + liked/reposted by the reader
+    "search users": 2,  # one page of keys + one batched hydration
+}
+
+
+async def test_every_discovery_call_stays_within_its_budget(stack: Stack, alice: User, bob: User):
+    await bob.follow("alice")
+    post = await alice.post("counted #tag")
+    await bob.post("a counted reply", reply_to=post["id"])
+    await stack.settle()
+
+    async def get(path: str, user: User | None = bob, **params: Any) -> None:
+        headers = user.auth if user else None
+        response = await stack.query.get(path, params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        assert response.json()["items"]
+
+    async def command(method: str, path: str) -> None:
+        response = await stack.command.request(method, path, headers=alice.auth)
+        assert response.status_code == 204, response.text
+
+    measured = {
+        "followers page": await count(lambda: get("/query/v1/users/alice/followers")),
+        "following page": await count(lambda: get("/query/v1/users/bob/following")),
+        "replies page": await count(lambda: get(f"/query/v1/posts/{post['id']}/replies")),
+        "replies page, anonymous": await count(
+            lambda: get(f"/query/v1/posts/{post['id']}/replies", None)
+        ),
+        "explore page": await count(lambda: get("/query/v1/explore")),
+        "trending hashtags": await count(lambda: get("/query/v1/explore/hashtags")),
+        "search posts": await count(lambda: get("/query/v1/search", q="counted")),
+        "search users": await count(lambda: get("/query/v1/search", q="al", type="users")),
+        "block": await count(lambda: command("PUT", "/command/v1/users/bob/block")),
+        "unblock": await count(lambda: command("DELETE", "/command/v1/users/bob/block")),
+    }
+
+    over = {
+        name: (counted.round_trips, DISCOVERY_BUDGETS[name], counted.by_collection)
+        for name, counted in measured.items()
+        if counted.round_trips > DISCOVERY_BUDGETS[name]
+    }
+    assert over == {}
+
+
+@pytest.mark.parametrize("followers", [10, 2000])
+async def test_a_followers_page_takes_three_round_trips_however_many_followers(
+    stack: Stack, alice: User, followers: int
+):
+    await stack.settle()
+    # The read side alone: edges and user views as the projector would have written them.
+    now = utc_now()
+    await stack.read_database[USER_VIEWS].insert_many(
+        {
+            "_id": f"fan{n}",
+            "handle": f"fan{n}",
+            "handle_lower": f"fan{n}",
+            "display_name": "Fan",
+            "bio": "",
+            "created_at": now,
+            "followers_count": 0,
+            "following_count": 1,
+            "posts_count": 0,
+        }
+        for n in range(followers)
+    )
+    await stack.read_database[FOLLOW_EDGES].insert_many(
+        {
+            "_id": f"fan{n}:{alice.id}",
+            "follower_id": f"fan{n}",
+            "followee_id": alice.id,
+            "followee_post_seq": 0,
+            "created_at": now,
+        }
+        for n in range(followers)
+    )
+
+    async def page(**params: Any) -> dict[str, Any]:
+        response = await stack.query.get("/query/v1/users/alice/followers", params=params)
+        assert response.status_code == 200
+        return response.json()
+
+    with counting_operations() as first:
+        found = await page(limit=5)
+    with counting_operations() as second:
+        later = await page(limit=5, cursor=found["next_cursor"])
+
+    assert first.round_trips == second.round_trips == 3
+    assert len(found["items"]) == len(later["items"]) == 5
+    assert not {user["id"] for user in found["items"]} & {user["id"] for user in later["items"]}
+
+
+# Round trips per projected discovery change (a batch of one change, recounts included).
+DISCOVERY_CHANGE_BUDGETS = {
+    # the edge upsert (or delete) + flag (or unflag) the blocked account's notifications
+    "block insert": 2,
+    "block delete": 2,
+    # the plain post insert (6) + for each of its 2 hashtags one recount and one bucket write
+    "post insert, 2 hashtags": 10,
+    "post tombstone, 2 hashtags": 10,  # the plain tombstone (6) + the same 2 x 2
+}
+
+
+async def test_every_projected_discovery_change_stays_within_its_budget(
+    stack: Stack, alice: User, bob: User
+):
+    await stack.settle()
+
+    async def settled(write: Callable[[], Awaitable[Any]]) -> OperationCount:
+        await write()
+        return await count(stack.settle)
+
+    async def command(method: str) -> None:
+        response = await stack.command.request(
+            method, "/command/v1/users/bob/block", headers=alice.auth
+        )
+        assert response.status_code == 204
+
+    posted: dict[str, Any] = {}
+
+    async def post() -> None:
+        posted.update(await alice.post("#one and #two"))
+
+    measured = {
+        "block insert": await settled(lambda: command("PUT")),
+        "block delete": await settled(lambda: command("DELETE")),
+        "post insert, 2 hashtags": await settled(post),
+        "post tombstone, 2 hashtags": await settled(lambda: alice.delete(posted["id"])),
+    }
+
+    over = {
+        name: (
+            counted.round_trips - CATCH_UP_OVERHEAD,
+            DISCOVERY_CHANGE_BUDGETS[name],
+            counted.by_collection,
+        )
+        for name, counted in measured.items()
+        if counted.round_trips - CATCH_UP_OVERHEAD > DISCOVERY_CHANGE_BUDGETS[name]
+    }
+    assert over == {}

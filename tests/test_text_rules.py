@@ -2,6 +2,7 @@
 
 import pytest
 
+from service_kit.text import hashtags_of, mentions_of, search_terms_of
 from service_kit.write_model import POSTS, USERS
 from tests.support import PASSWORD, Stack, User
 
@@ -53,3 +54,61 @@ async def test_a_look_alike_handle_never_resolves_to_another_account(stack: Stac
         "/command/v1/sessions", json={"handle": kelvin, "password": PASSWORD}
     )
     assert sign_in.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("text", "hashtags"),
+    [
+        ("#Python and #python, #PYTHON", ["python"]),  # case-folded, each once
+        ("#Straße #STRASSE", ["strasse"]),  # casefold, not lower: ß is ss
+        ("#café #naïve_2", ["café", "naïve_2"]),  # Unicode letters, digits and _
+        ("#2024 #123abc #_", ["123abc"]),  # a tag needs a letter, as on Twitter and Mastodon
+        ("a#b x##y", []),  # not after a word character or another #
+        ("#" + "a" * 100, ["a" * 100]),
+        ("#" + "a" * 101, []),  # too long: no tag at all, never a truncated one
+        ("end.#tag!", ["tag"]),
+    ],
+)
+def test_hashtags_are_words_with_a_letter_after_a_hash(text: str, hashtags: list[str]):
+    assert hashtags_of(text) == hashtags
+
+
+@pytest.mark.parametrize(
+    ("text", "mentions"),
+    [
+        ("hi @Bob and @bob, @ALICE", ["bob", "alice"]),
+        ("mail me@example.com", []),  # an address is no mention
+        ("@bob@example.org", []),  # another server's account mentions nobody here
+        ("é@bob", []),  # not after a (Unicode) word character
+        ("@ab @abc @" + "a" * 31, ["abc"]),  # handles are 3-30 characters
+        ("(@carol)", ["carol"]),
+    ],
+)
+def test_mentions_are_handles_after_an_at_sign(text: str, mentions: list[str]):
+    assert mentions_of(text) == mentions
+
+
+def test_search_terms_are_every_word_plus_the_hashtags_and_mentions_themselves():
+    assert search_terms_of("Learning #Python with @Bob, python!") == [
+        "learning",
+        "python",
+        "with",
+        "bob",
+        "#python",
+        "@bob",
+    ]
+    assert search_terms_of("#python") == ["python", "#python"]  # so q=#python needs the tag
+    assert search_terms_of("STRASSE Straße") == ["strasse"]
+    assert search_terms_of("?!  ...") == []
+
+
+async def test_a_post_stores_its_hashtags_and_resolved_mentions(
+    stack: Stack, alice: User, bob: User
+):
+    post = await alice.post("Hi @bob and @nobody_here #Intro #intro")
+    stored = await stack.database[POSTS].find_one({})
+    assert stored is not None
+    assert str(stored["_id"]) == post["id"]
+    assert stored["hashtags"] == ["intro"]
+    assert stored["mentions"] == ["bob", "nobody_here"]
+    assert [str(user_id) for user_id in stored["mention_ids"]] == [bob.id]

@@ -33,6 +33,16 @@ _STATUS: dict[type[errors.CommandError], tuple[HTTPStatus, str, str]] = {
         "cannot-follow-self",
         "You cannot follow or unfollow yourself.",
     ),
+    errors.CannotBlockSelf: (
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        "cannot-block-self",
+        "You cannot block or unblock yourself.",
+    ),
+    errors.Blocked: (
+        HTTPStatus.FORBIDDEN,
+        "blocked",
+        "You cannot {0}: one of you blocks the other.",
+    ),
     errors.InvalidRefreshToken: (
         HTTPStatus.UNAUTHORIZED,
         "invalid-refresh-token",

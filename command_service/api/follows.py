@@ -15,8 +15,8 @@ router = APIRouter(tags=["follows"])
     "/users/{handle}/follow",
     status_code=HTTPStatus.NO_CONTENT,
     response_class=Response,
-    summary="Follow a user",
-    responses=problem_responses(401, 404, 429),
+    summary="Follow a user (403 when one of you blocks the other)",
+    responses=problem_responses(401, 403, 404, 429),
 )
 async def follow(handle: str, principal: CurrentWriter, database: WriteDatabase) -> None:
     await follows.follow(database, principal, handle)

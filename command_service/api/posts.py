@@ -17,9 +17,9 @@ router = APIRouter(tags=["posts"])
 @router.post(
     "/posts",
     status_code=HTTPStatus.CREATED,
-    summary="Write a post or a reply",
+    summary="Write a post or a reply (403 replying when one of you blocks the other)",
     response_model=PostCreated,
-    responses=problem_responses(400, 401, 404, 409, 429),
+    responses=problem_responses(400, 401, 403, 404, 409, 429),
 )
 async def create_post(
     body: CreatePost,

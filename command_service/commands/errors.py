@@ -29,6 +29,14 @@ class CannotFollowSelf(CommandError):
     pass
 
 
+class CannotBlockSelf(CommandError):
+    pass
+
+
+class Blocked(CommandError):
+    """One of the two accounts blocks the other: they may not follow or reply to each other."""
+
+
 class InvalidRefreshToken(CommandError):
     pass
 

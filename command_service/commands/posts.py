@@ -2,8 +2,8 @@
 
 from bson import ObjectId
 
-from command_service.commands.errors import NotPostAuthor, PostNotFound
-from command_service.write_model import posts, users
+from command_service.commands.errors import Blocked, NotPostAuthor, PostNotFound
+from command_service.write_model import blocks, posts, users
 from service_kit.ids import parse_object_id
 from service_kit.mongo import Database
 from service_kit.text import mentions_of
@@ -20,6 +20,11 @@ async def create_post(
         parent = await posts.find_live_post(database, parent_id) if parent_id else None
         if parent is None:
             raise PostNotFound(reply_to)
+        author_id = ObjectId(author.user_id)
+        if parent["author_id"] != author_id and await blocks.blocks_between(
+            database, author_id, parent["author_id"]
+        ):
+            raise Blocked("reply to this post")
     # Mentions are resolved once, when the post is written: a later rename does not retarget them.
     mentioned = await users.find_users_by_handles(database, mentions_of(text))
     return await posts.insert_post(

@@ -36,3 +36,12 @@ async def delete_follow(database: Database, follower_id: ObjectId, followee_id: 
     )
     if result.deleted_count:
         wrote()
+
+
+async def delete_follows_between(database: Database, one: ObjectId, other: ObjectId) -> None:
+    """Remove the follows of the two accounts in both directions (a block), in one request."""
+    result = await database[FOLLOWS].delete_many(
+        {"_id": {"$in": [follow_key(one, other), follow_key(other, one)]}}, **session_options()
+    )
+    if result.deleted_count:
+        wrote()

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
 
-from query_service.api import notifications, posts, timeline, users
+from query_service.api import explore, notifications, posts, replies, search, timeline, users
 from service_kit.consistency import TOKEN_HEADER, TOKEN_PARAMETER
 from service_kit.problems import problem_responses
 
@@ -31,5 +31,5 @@ router = APIRouter(
     dependencies=[Depends(read_your_writes)],
     responses=problem_responses(400),
 )
-for module in (timeline, users, posts, notifications):
+for module in (timeline, users, posts, replies, explore, search, notifications):
     router.include_router(module.router)

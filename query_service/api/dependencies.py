@@ -8,6 +8,7 @@ from fastapi import Depends, Query, Request
 
 from query_service.api.schemas import Post, PostPage
 from query_service.read_models import pagination
+from query_service.read_models.blocks import blocked_by
 from query_service.read_models.pagination import (
     InvalidCursor,
     Position,
@@ -44,13 +45,23 @@ async def page_request(
     try:
         position = decode_cursor(cursor) if cursor else None
     except InvalidCursor as error:
-        raise Problem(
-            HTTPStatus.BAD_REQUEST, "The cursor is not one this API issued.", slug="invalid-cursor"
-        ) from error
+        raise invalid_cursor() from error
     return PageRequest(limit=limit, position=position)
 
 
 Page = Annotated[PageRequest, Depends(page_request)]
+
+
+def invalid_cursor() -> Problem:
+    return Problem(
+        HTTPStatus.BAD_REQUEST, "The cursor is not one this API issued.", slug="invalid-cursor"
+    )
+
+
+async def hidden_authors(database: Database, reader: Principal | None) -> set[str]:
+    """The accounts whose posts a reader's discovery lists leave out: those the reader blocks
+    (one indexed query; nothing for an anonymous reader)."""
+    return await blocked_by(database, reader.user_id) if reader is not None else set()
 
 
 async def post_page(

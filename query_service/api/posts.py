@@ -5,7 +5,7 @@ from http import HTTPStatus
 from fastapi import APIRouter
 
 from query_service.api.dependencies import Page, ReadDatabase, next_cursor, posts_for
-from query_service.api.schemas import Post, UserPage, UserSummary
+from query_service.api.schemas import Post, UserSummary, UserSummaryPage
 from query_service.read_models.posts import PostView, post_by_id
 from query_service.read_models.reactions import likes_of
 from query_service.read_models.users import summaries_by_id
@@ -42,11 +42,11 @@ async def get_post(post_id: str, database: ReadDatabase, viewer: OptionalPrincip
     summary="Who liked a post, newest like first",
     responses=problem_responses(400, 404),
 )
-async def post_likes(post_id: str, page: Page, database: ReadDatabase) -> UserPage:
+async def post_likes(post_id: str, page: Page, database: ReadDatabase) -> UserSummaryPage:
     await _post_or_404(database, post_id)
     likes = await likes_of(database, post_id, page.limit, page.position)
     users = await summaries_by_id(database, [like["user_id"] for like in likes.items])
-    return UserPage(
+    return UserSummaryPage(
         items=[
             UserSummary.model_validate(users[like["user_id"]])
             for like in likes.items

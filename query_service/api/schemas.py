@@ -55,7 +55,7 @@ class UserSummary(BaseModel):
     display_name: str
 
 
-class UserPage(BaseModel):
+class UserSummaryPage(BaseModel):
     items: list[UserSummary]
     next_cursor: str | None
 
@@ -79,3 +79,18 @@ class NotificationPage(BaseModel):
         description="Unread notifications, counted up to 100: the count stops there"
     )
     unread_count_capped: bool = Field(description="True when there are more than 100 unread")
+
+
+class UserPage(BaseModel):
+    items: list[User]
+    next_cursor: str | None
+
+
+class HashtagCount(BaseModel):
+    tag: str = Field(description="The hashtag, case-folded, without #")
+    count: int = Field(description="Live posts that used it in the window")
+
+
+class TrendingHashtags(BaseModel):
+    items: list[HashtagCount]
+    since: datetime = Field(description="Start of the window: the current hour and the 23 before")

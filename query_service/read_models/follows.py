@@ -16,10 +16,12 @@ from query_service.projector.projection import (
     Projection,
     ProjectionContext,
 )
-from query_service.read_models import counters
+from query_service.read_models import counters, pagination
 from query_service.read_models.counters import Counter
 from query_service.read_models.names import FOLLOW_EDGES
-from query_service.read_models.users import USER_COUNTS
+from query_service.read_models.pagination import Page, Position
+from query_service.read_models.users import USER_COUNTS, UserView, users_in_order
+from service_kit.mongo import Database
 from service_kit.write_model import FOLLOWS
 
 
@@ -51,12 +53,25 @@ class FollowsProjection(Projection):
     name = "follows"
     consumes = (FOLLOWS,)
     owns: ClassVar[OwnedCollections] = {
+        # Newest follow first, the other side breaking ties: the order of the follower lists.
+        # (New names: these replace `followers_of`/`following_of`, which had no tie-breaker and
+        # whose names a server would refuse to reuse for other keys; a rebuild drops the old.)
         FOLLOW_EDGES: [
             IndexModel(
-                [("followee_id", ASCENDING), ("created_at", DESCENDING)], name="followers_of"
+                [
+                    ("followee_id", ASCENDING),
+                    ("created_at", DESCENDING),
+                    ("follower_id", DESCENDING),
+                ],
+                name="followers_newest",
             ),
             IndexModel(
-                [("follower_id", ASCENDING), ("created_at", DESCENDING)], name="following_of"
+                [
+                    ("follower_id", ASCENDING),
+                    ("created_at", DESCENDING),
+                    ("followee_id", DESCENDING),
+                ],
+                name="following_newest",
             ),
         ]
     }
@@ -86,3 +101,40 @@ class FollowsProjection(Projection):
             edge,
             lambda _: counted,
         )
+
+
+# ---- the read side -----------------------------------------------------------------------------
+
+
+async def followers_page(
+    database: Database, user_id: str, limit: int, position: Position | None
+) -> Page[UserView]:
+    """Who follows `user_id`, newest follow first: one page of edges, one batched hydration."""
+    return await _people(database, "followee_id", user_id, "follower_id", limit, position)
+
+
+async def following_page(
+    database: Database, user_id: str, limit: int, position: Position | None
+) -> Page[UserView]:
+    """Whom `user_id` follows, newest follow first."""
+    return await _people(database, "follower_id", user_id, "followee_id", limit, position)
+
+
+async def _people(
+    database: Database,
+    side: str,
+    user_id: str,
+    other: str,
+    limit: int,
+    position: Position | None,
+) -> Page[UserView]:
+    found = (
+        await database[FOLLOW_EDGES]
+        .find({side: user_id, **pagination.after(position, other)}, {other: 1, "created_at": 1})
+        .sort([("created_at", DESCENDING), (other, DESCENDING)])
+        .limit(limit + 1)
+        .to_list(None)
+    )
+    edges = pagination.page_of(found, limit, lambda edge: Position(edge["created_at"], edge[other]))
+    users = await users_in_order(database, [edge[other] for edge in edges.items])
+    return Page(users, edges.next_position)

@@ -14,3 +14,5 @@ BLOCK_EDGES: Final = "block_edges"  # blocks.py
 POST_REACTIONS: Final = "post_reactions"  # reactions.py
 NOTIFICATIONS: Final = "notifications"  # notifications.py
 NOTIFICATION_READ_MARKS: Final = "notification_read_marks"  # notifications.py
+USER_SEARCH_KEYS: Final = "user_search_keys"  # search.py
+HASHTAG_HOURS: Final = "hashtag_hours"  # hashtags.py

@@ -80,3 +80,63 @@ def page_of(items: list[Item], limit: int, position_of: Callable[[Item], Positio
         items = items[:limit]
         return Page(items, position_of(items[-1]))
     return Page(items, None)
+
+
+def later_than(position: Position | None, id_field: str) -> dict[str, Any]:
+    """The filter for items strictly newer than `position`: the next page of an oldest-first list
+    (ties broken by id, ascending)."""
+    if position is None:
+        return {}
+    return {
+        "created_at": {"$gte": position.created_at},
+        "$or": [
+            {"created_at": {"$gt": position.created_at}},
+            {"created_at": position.created_at, id_field: {"$gt": position.id}},
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class KeyPosition:
+    """Where a page of an alphabetical list ended: the last item's key and id, ascending."""
+
+    key: str
+    id: str
+
+
+def encode_key_cursor(position: KeyPosition) -> str:
+    payload = json.dumps({"k": position.key, "id": position.id}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def decode_key_cursor(cursor: str) -> KeyPosition:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        key, item_id = payload["k"], payload["id"]
+        if not isinstance(key, str) or not isinstance(item_id, str):
+            raise InvalidCursor(cursor)
+        key.encode("utf-8")  # lone surrogates cannot go into a BSON query
+        item_id.encode("utf-8")
+    except (
+        binascii.Error,
+        UnicodeError,
+        ValueError,
+        KeyError,
+        TypeError,
+        RecursionError,
+    ) as error:
+        raise InvalidCursor(cursor) from error
+    return KeyPosition(key=key, id=item_id)
+
+
+def key_after(position: KeyPosition | None, key_field: str) -> dict[str, Any]:
+    """The filter for items strictly after `position` in (key, _id) ascending order."""
+    if position is None:
+        return {}
+    return {
+        "$or": [
+            {key_field: {"$gt": position.key}},
+            {key_field: position.key, "_id": {"$gt": position.id}},
+        ]
+    }

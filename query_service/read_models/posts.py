@@ -4,6 +4,9 @@ Written only by `PostsProjection`: it follows posts (the view itself) and users 
 summary every view embeds). A view counts into its author's `posts_count` and, for a reply, its
 parent's `reply_count` (`counters.py`); its own counters are written only by what they count
 (replies here, likes and reposts by `ReactionsProjection`).
+
+Each view also carries what the discovery lists query it by: its search `terms` (`search.py`)
+and whether explore shows it (`explore.py`); those modules hold the queries, this one the writes.
 """
 
 from collections.abc import Mapping
@@ -24,6 +27,7 @@ from query_service.read_models.names import POST_REACTIONS, POST_VIEWS, USER_VIE
 from query_service.read_models.pagination import Page, Position
 from query_service.read_models.users import USER_COUNTS
 from service_kit.mongo import Database
+from service_kit.text import search_terms_of
 from service_kit.write_model import POSTS, USERS
 
 # Newest first with the id breaking ties: the order of every page and of its cursor.
@@ -56,6 +60,8 @@ class PostView(TypedDict):
     like_count: int
     repost_count: int
     reply_count: int
+    terms: list[str]  # what search finds it by (`service_kit.text.search_terms_of`)
+    in_explore: bool
 
 
 def live_post(change: Change) -> dict[str, Any] | None:
@@ -69,6 +75,12 @@ def live_post(change: Change) -> dict[str, Any] | None:
     return cast(dict[str, Any], post)
 
 
+def shown_in_explore(post: dict[str, Any]) -> bool:
+    """Explore shows what Mastodon's public timeline shows: posts that start a conversation, and
+    authors' replies to themselves (threads), but not replies to others."""
+    return post.get("reply_to") is None or post.get("reply_to_author_id") == post["author_id"]
+
+
 class PostsProjection(Projection):
     name = "posts"
     consumes = (USERS, POSTS)
@@ -76,7 +88,15 @@ class PostsProjection(Projection):
         POST_VIEWS: [
             IndexModel([("author_id", ASCENDING), *NEWEST_FIRST], name="author_newest"),
             IndexModel([("author_id", ASCENDING), ("author_seq", ASCENDING)], name="author_seq"),
-            IndexModel([("reply_to", ASCENDING)], name="replies_to", sparse=True),
+            # A post's replies, oldest first (the replies list), and their count.
+            IndexModel(
+                [("reply_to", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)],
+                name="replies_in_order",
+            ),
+            # Explore (`explore.py`) and search (`search.py`) read these fields; this projection
+            # writes them with the rest of the view.
+            IndexModel([("in_explore", ASCENDING), *NEWEST_FIRST], name="explore_newest"),
+            IndexModel([("terms", ASCENDING), *NEWEST_FIRST], name="terms_newest"),
         ]
     }
     counted = (POST_COUNTS,)
@@ -130,6 +150,8 @@ async def _view_update(context: ProjectionContext, post: dict[str, Any]) -> dict
             "text": post["text"],
             "created_at": post["created_at"],
             "reply_to": str(post["reply_to"]) if post.get("reply_to") else None,
+            "terms": search_terms_of(post["text"]),
+            "in_explore": shown_in_explore(post),
         },
         # Counts are written only by the memberships they count (a stub's are kept).
         "$setOnInsert": POST_COUNTS.zeros(),
@@ -176,3 +198,27 @@ async def posts_in_order(database: Database, post_ids: list[str]) -> list[PostVi
     found = await database[POST_VIEWS].find({"_id": {"$in": post_ids}}, WITHOUT_MARKS).to_list(None)
     by_id = {post["_id"]: cast(PostView, post) for post in found}
     return [by_id[post_id] for post_id in post_ids if post_id in by_id]
+
+
+async def replies_to(
+    database: Database,
+    post_id: str,
+    limit: int,
+    position: Position | None,
+    hidden_authors: set[str] | frozenset[str] = frozenset(),
+) -> Page[PostView]:
+    """A post's replies, oldest first; replies by `hidden_authors` (blocked) are not in it."""
+    query: dict[str, Any] = {"reply_to": post_id, **pagination.later_than(position, "_id")}
+    if hidden_authors:
+        query["author_id"] = {"$nin": sorted(hidden_authors)}
+    found = (
+        await database[POST_VIEWS]
+        .find(query)
+        .sort([("created_at", ASCENDING), ("_id", ASCENDING)])
+        .limit(limit + 1)
+        .to_list(None)
+    )
+    replies = cast(list[PostView], found)
+    return pagination.page_of(
+        replies, limit, lambda reply: Position(reply["created_at"], reply["_id"])
+    )

@@ -3,6 +3,7 @@
 Within one change no projection reads what another writes for it, so the order is only the
 order of their writes: profiles and edges first, then post views, then timelines.
 `reactions` and `notifications` read a post's view to know it is live, after `posts` wrote it.
+`hashtags` reads a post's view before `posts` removes it (where a post removed outright counted).
 """
 
 from typing import Final
@@ -10,9 +11,11 @@ from typing import Final
 from query_service.projector.projection import Projection
 from query_service.read_models.blocks import BlocksProjection
 from query_service.read_models.follows import FollowsProjection
+from query_service.read_models.hashtags import HashtagsProjection
 from query_service.read_models.notifications import NotificationsProjection
 from query_service.read_models.posts import PostsProjection
 from query_service.read_models.reactions import ReactionsProjection
+from query_service.read_models.search import UserSearchProjection
 from query_service.read_models.timelines import TimelinesProjection
 from query_service.read_models.users import UsersProjection
 from service_kit.mongo import Database
@@ -21,11 +24,13 @@ from service_kit.write_model import COLLECTIONS
 PROJECTIONS: Final[tuple[Projection, ...]] = (
     UsersProjection(),
     FollowsProjection(),
+    HashtagsProjection(),
     PostsProjection(),
     TimelinesProjection(),
     BlocksProjection(),
     ReactionsProjection(),
     NotificationsProjection(),
+    UserSearchProjection(),
 )
 # Everything the projector derives: what a rebuild builds anew and swaps in.
 READ_MODEL_COLLECTIONS: Final = tuple(name for p in PROJECTIONS for name in p.owns)

@@ -26,6 +26,7 @@ COUNTERS = frozenset(
         "reply_count",
         "like_count",
         "repost_count",
+        "count",  # hashtag_hours
     }
 )
 NATURAL_KEYS = {
@@ -36,6 +37,9 @@ NATURAL_KEYS = {
     "post_reactions": ("kind", "user_id", "post_id"),
     "notifications": ("_id",),
     "notification_read_marks": ("user_id",),
+    "hashtag_hours": ("tag", "hour"),
+    "user_search_keys": ("user_id", "kind"),
+    "block_edges": ("blocker_id", "blocked_id"),
 }
 MAX_EXAMPLES = 20
 

@@ -36,7 +36,7 @@ from service_kit.mongo import Database
 from service_kit.settings import Settings
 from tests.harness.audit import Audit, audit_read_models, snapshot
 from tests.harness.kills import Kill, kill, where_suspended
-from tests.histories import Step, Writers
+from tests.histories import TEXTS, Step, Writers
 from tests.reference_model import expected_read_models
 from tests.support import make_settings, store
 
@@ -225,7 +225,9 @@ async def _write(run: Run, writers: Writers, number: int, rng: random.Random) ->
             return
         action = rng.choice(ACTIONS)
         other = rng.randrange(10**6) if action == "delete" else rng.randrange(users)
-        await writers.run(Step(action, rng.randrange(users), other, skew))
+        text = rng.choice(TEXTS)
+        step = Step(action, rng.randrange(users), other, skew, pick=rng.randrange(3), text=text)
+        await writers.run(step)
         run.summary.steps += 1
         # Clients pause between requests; it also lets the witness and the projector keep up.
         await asyncio.sleep(rng.uniform(0, 0.002))

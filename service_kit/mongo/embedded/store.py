@@ -329,7 +329,9 @@ class EmbeddedCollection:
     async def aggregate(
         self, pipeline: Sequence[Mapping[str, Any]], **kwargs: Any
     ) -> EmbeddedCommandCursor:
-        self._operation("aggregate")
+        # A leading `$match` is the query the server runs through an index: its shape is logged.
+        first = pipeline[0] if pipeline else {}
+        self._operation("aggregate", first.get("$match"))
         results = await self._client.run(
             lambda: list(self._sync.aggregate(list(pipeline), **kwargs))
         )
