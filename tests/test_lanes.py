@@ -278,3 +278,27 @@ async def test_lag_counts_from_the_oldest_change_still_under_way() -> None:
     await applies[0]()
     now[0] = 111.0
     assert lag.seconds() == pytest.approx(16.0)  # both applied: from the last one's write time
+
+
+async def test_stopping_the_lanes_outlasts_a_second_cancellation() -> None:
+    # A kill repeats its cancellation; the batch must still wait until its lanes have stopped.
+    unwinding = asyncio.Event()
+    stopped: list[bool] = []
+
+    async def slow_to_stop() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            unwinding.set()
+            await asyncio.shield(asyncio.sleep(0.05))  # e.g. a driver closing a cursor
+            stopped.append(True)
+
+    lanes = Lanes(8)
+    lanes.submit(frozenset({"a"}), slow_to_stop)
+    await asyncio.sleep(0)
+    stopping = asyncio.create_task(lanes.cancel())
+    await unwinding.wait()
+    stopping.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await stopping
+    assert stopped == [True]

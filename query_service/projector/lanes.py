@@ -138,11 +138,18 @@ class Lanes:
             raise asyncio.CancelledError("a lane was cancelled")
 
     async def cancel(self) -> None:
-        """Stop every change still under way and wait until they have stopped (a cancelled
-        projector must not write after it returns)."""
+        """Stop every change still under way and wait until they have stopped: a cancelled
+        projector (shutdown, a lost lease) must not write after it returns."""
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        interrupted = False
+        while running := [task for task in self._tasks if not task.done()]:
+            try:  # bounded: every one of them is cancelled and ends at its next await
+                await asyncio.wait(running)
+            except asyncio.CancelledError:
+                interrupted = True  # cancelled again while stopping: the lanes stop first
+        if interrupted:
+            raise asyncio.CancelledError("cancelled while stopping the lanes")
 
 
 class InOrder:
