@@ -57,7 +57,15 @@ def post_scope(post_id: Any) -> str:
 
 
 def scopes_of(change: Change) -> Scopes | None:
-    """The scopes of a change, or None for a barrier."""
+    """The scopes of a change, or None for a barrier (also for a document too broken to name
+    them: the applier then retries and parks it as it would without lanes)."""
+    try:
+        return _scopes_of(change)
+    except (KeyError, TypeError, AttributeError):
+        return None
+
+
+def _scopes_of(change: Change) -> Scopes | None:
     collection = change.get("ns", {}).get("coll")
     key = change.get("documentKey", {}).get("_id")
     if key is None:
