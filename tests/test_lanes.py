@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from bson import ObjectId
 
+from command_service.write_model import blocks
 from query_service.projector.lanes import InOrder, Lanes, post_scope, scopes_of
 from query_service.projector.metrics import Lag
 from query_service.read_models.names import FOLLOW_EDGES, POST_VIEWS, TIMELINE_ENTRIES, USER_VIEWS
@@ -230,6 +231,8 @@ def test_scopes_put_dependent_changes_in_one_lane() -> None:
     # Deleted outright, a post names no author: it waits for everything, everything for it.
     assert scopes_of(change("posts", post_id, None)) is None
     assert scopes_of({"operationType": "drop", "ns": ns}) is None
+    # A post without an author cannot name its lane: the applier parks it, after the others.
+    assert scopes_of(change("posts", post_id, {"_id": post_id})) is None
 
 
 async def test_a_barrier_waits_for_every_earlier_change_and_every_later_one_for_it() -> None:
@@ -278,3 +281,52 @@ async def test_lag_counts_from_the_oldest_change_still_under_way() -> None:
     await applies[0]()
     now[0] = 111.0
     assert lag.seconds() == pytest.approx(16.0)  # both applied: from the last one's write time
+
+
+async def test_stopping_the_lanes_outlasts_a_second_cancellation() -> None:
+    # A kill repeats its cancellation; the batch must still wait until its lanes have stopped.
+    unwinding = asyncio.Event()
+    stopped: list[bool] = []
+
+    async def slow_to_stop() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            unwinding.set()
+            await asyncio.shield(asyncio.sleep(0.05))  # e.g. a driver closing a cursor
+            stopped.append(True)
+
+    lanes = Lanes(8)
+    lanes.submit(frozenset({"a"}), slow_to_stop)
+    await asyncio.sleep(0)
+    stopping = asyncio.create_task(lanes.cancel())
+    await unwinding.wait()
+    stopping.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await stopping
+    assert stopped == [True]
+
+
+async def test_an_event_that_ends_the_stream_waits_for_the_changes_before_it(
+    stack: Stack, alice: User, bob: User
+):
+    await blocks.upsert_block(stack.database, ObjectId(alice.id), ObjectId(bob.id))
+    await stack.settle()
+    post = await alice.post("applied before the drop that follows it")
+    await stack.database.drop_collection("blocks")  # a drop: the read models must be rebuilt
+    projector = stack.new_projector()
+
+    async def never() -> bool:
+        return False
+
+    # The post's fan-out is slow; the drop right behind it must not cut it short.
+    async with holding("bulk_write", entries_for(post["id"]), never, 0.2) as seen:
+        await projector.catch_up()
+
+    assert seen == [False]
+    applied = projector.metrics.registry.get_sample_value(
+        "microblog_projector_changes_applied_total", {"collection": "posts", "operation": "insert"}
+    )
+    assert applied == 1
+    assert projector.status.rebuilds == 1
+    assert await matches_the_specification(stack)

@@ -57,7 +57,15 @@ def post_scope(post_id: Any) -> str:
 
 
 def scopes_of(change: Change) -> Scopes | None:
-    """The scopes of a change, or None for a barrier."""
+    """The scopes of a change, or None for a barrier (also for a document too broken to name
+    them: the applier then retries and parks it as it would without lanes)."""
+    try:
+        return _scopes_of(change)
+    except (KeyError, TypeError, AttributeError):
+        return None
+
+
+def _scopes_of(change: Change) -> Scopes | None:
     collection = change.get("ns", {}).get("coll")
     key = change.get("documentKey", {}).get("_id")
     if key is None:
@@ -138,11 +146,18 @@ class Lanes:
             raise asyncio.CancelledError("a lane was cancelled")
 
     async def cancel(self) -> None:
-        """Stop every change still under way and wait until they have stopped (a cancelled
-        projector must not write after it returns)."""
+        """Stop every change still under way and wait until they have stopped: a cancelled
+        projector (shutdown, a lost lease) must not write after it returns."""
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        interrupted = False
+        while running := [task for task in self._tasks if not task.done()]:
+            try:  # bounded: every one of them is cancelled and ends at its next await
+                await asyncio.wait(running)
+            except asyncio.CancelledError:
+                interrupted = True  # cancelled again while stopping: the lanes stop first
+        if interrupted:
+            raise asyncio.CancelledError("cancelled while stopping the lanes")
 
 
 class InOrder:

@@ -62,6 +62,7 @@ class HarnessConfig:
     users: int = 16
     backfill_limit: int = 10
     batch_size: int = 50
+    concurrency: int = 8  # PROJECTOR_CONCURRENCY: changes of a batch applied at once
     # A kill comes a random 0..max_kill_delay seconds after its turn (see `_killer`).
     max_kill_delay: float = 0.2
     # Every n-th kill first deletes the checkpoint or requests a rebuild (alternately), and the
@@ -72,6 +73,7 @@ class HarnessConfig:
         return make_settings(
             projector_backfill_limit=self.backfill_limit,
             projector_batch_size=self.batch_size,
+            projector_concurrency=self.concurrency,
             # Room for every event of the run: the harness is about kills, not a short oplog.
             embedded_change_history=max(200_000, self.changes * 60),
             log_level="WARNING",
@@ -119,7 +121,8 @@ class Summary:
         return [
             f"seed                      {self.config.seed}",
             f"writers                   {self.config.writers} (users {self.config.users}, "
-            f"backfill limit {self.config.backfill_limit}, batch {self.config.batch_size})",
+            f"backfill limit {self.config.backfill_limit}, batch {self.config.batch_size}, "
+            f"concurrency {self.config.concurrency})",
             f"changes written           {self.changes} (in {self.steps} writer steps)",
             f"kills                     {self.kills}",
             f"  mid-batch               {self.kills_mid_batch}",
@@ -371,6 +374,7 @@ def parse_config(argv: list[str]) -> HarnessConfig:
     parser.add_argument("--users", type=int, default=defaults.users)
     parser.add_argument("--backfill-limit", type=int, default=defaults.backfill_limit)
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--concurrency", type=int, default=defaults.concurrency)
     parser.add_argument("--rebuild-every", type=int, default=defaults.rebuild_every)
     options = parser.parse_args(argv)
     return HarnessConfig(
@@ -381,6 +385,7 @@ def parse_config(argv: list[str]) -> HarnessConfig:
         users=options.users,
         backfill_limit=options.backfill_limit,
         batch_size=options.batch_size,
+        concurrency=options.concurrency,
         rebuild_every=options.rebuild_every,
     )
 
