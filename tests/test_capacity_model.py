@@ -193,7 +193,12 @@ PER_BATCH = 2 / cm.BATCH_SIZE  # the stream's getMore and the checkpoint, shared
 async def apply_counted(database: Database, settings: Any, change: dict[str, Any]) -> int:
     context = ProjectionContext(
         database,
-        ProjectionSettings(settings.projector_backfill_limit, cm.FANOUT_CHUNK),
+        ProjectionSettings(
+            settings.projector_backfill_limit,
+            cm.FANOUT_CHUNK,
+            settings.fanout_max_followers,
+            settings.timeline_max_entries,
+        ),
     )
     with counting_operations() as counted:
         for projection in projections_of(change["ns"]["coll"]):

@@ -8,7 +8,8 @@ longer reaches, a dropped write-model collection) or when an operator asks. The 
    read the write model while writes go on.
 2. Replay the write model's current documents as inserts, through the same projections as live
    changes, into `rebuild_*` collections. Readers still see the old read models.
-3. Follow the stream from the mark into the shadows until it reaches the present.
+3. Follow the stream from the mark into the shadows until it reaches the present, then let each
+   projection finish what needs the complete state (`finish_rebuild`).
 4. Swap each shadow in with `renameCollection` + `dropTarget` (atomic per collection).
 
 If the history no longer reaches the mark (the rebuild's own writes can push it out of a small
@@ -93,6 +94,11 @@ async def replay_write_model(
 async def finish_batch(context: ProjectionContext) -> None:
     for projection in PROJECTIONS:
         await projection.finish_batch(context)
+
+
+async def finish_rebuild(shadow: ProjectionContext) -> None:
+    for projection in PROJECTIONS:
+        await projection.finish_rebuild(shadow)
 
 
 async def swap_in(database: Database) -> None:
