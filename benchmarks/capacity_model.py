@@ -43,7 +43,9 @@ BATCH_SIZE = 200  # service_kit/settings.py: projector_batch_size
 FANOUT_CHUNK = 1000  # service_kit/settings.py: projector_fanout_chunk
 BACKFILL_LIMIT = 200  # service_kit/settings.py: projector_backfill_limit
 PAGE_LIMIT = 20  # query_service/api/dependencies.py: page_request default limit
-TIMELINE_MAX_ENTRIES = 800  # issue 7, item 2 (planned)
+TIMELINE_MAX_ENTRIES = 800  # service_kit/settings.py: timeline_max_entries
+# timelines.py:trim_due: a delivery trims its owner on 1 in max(1, C // 2) deliveries
+TRIM_EVERY = max(1, TIMELINE_MAX_ENTRIES // 2)
 FIRST_BATCH = 101  # MongoDB's default first cursor batch (documents)
 GETMORE_BYTES = 16 * 1024 * 1024  # a getMore batch holds up to 16 MiB
 
@@ -492,8 +494,20 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
         return write(sizes, f"timeline_entries.{kind}", n, round_trips=math.ceil(n / FANOUT_CHUNK))
 
     def trims(n: float) -> Cost:
-        # planned: the trim deletes go in the same bulk writes as the upserts (no round trip)
-        return write(sizes, "timeline_entries.delete", n * trim_share, round_trips=0)
+        """timelines.py:trim, on 1 in TRIM_EVERY deliveries: a skip query over the owner's newest
+        entries, then one delete_many of those beyond the cap (a full timeline at steady state)."""
+        if not design.cap:
+            return Cost()
+        trimmed = n / TRIM_EVERY
+        return rt(trimmed, trimmed) + write(
+            sizes, "timeline_entries.delete", n * trim_share, round_trips=trimmed
+        )
+
+    def reconcile() -> Cost:
+        """timelines.py:reconcile_fanout, per followee whose followers changed in a batch: its
+        exact follower count (user_views) and its head (timeline_entries); the crossings of the
+        threshold themselves are rare and not modelled."""
+        return rt(2, 2) if design.hybrid else Cost()
 
     def user_change(insert: bool) -> Cost:
         # users.py:_project_user upsert (a no-op on a rehash, whose fields it does not project);
@@ -510,7 +524,7 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
         # _author_summary find_one + update_one upsert; timelines.py:deliver_post
         cost = rt(1, 1) + write(sizes, "post_views.insert")
         if design.hybrid:
-            cost = cost + rt(1, 1)  # planned: the author's follower count decides the path
+            cost = cost + rt(1, 1)  # timelines.py:is_large: the author's head decides the path
         if not is_high(d):  # timelines.py:_timeline_owners: follow_edges find by followee_id
             edge_bytes = sizes["doc.follow_edge_projected"]
             cost = cost + Cost(round_trips=cursor_round_trips(d, edge_bytes), docs_read=d)
@@ -540,16 +554,27 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
         if insert:
             post_bytes = sizes["doc.post_view"]
             cost = write(sizes, "follow_edges.insert")
-            cost = cost + Cost(round_trips=cursor_round_trips(copied, post_bytes), docs_read=copied)
+            if design.hybrid:
+                cost = cost + rt(1, 1)  # timelines.py:is_large: the followee's head
+            if is_high(d):
+                cost = cost + write(sizes, "timeline_entries.insert")  # the follower's head
+            else:
+                cost = cost + Cost(
+                    round_trips=cursor_round_trips(copied, post_bytes), docs_read=copied
+                )
             if copied:
-                cost = cost + entries("insert", copied) + trims(copied)
+                cost = cost + entries("insert", copied)
+            if copied and design.cap:  # timelines.py:follow_in trims the follower after a backfill
+                cost = (
+                    cost + rt(1, 1) + write(sizes, "timeline_entries.delete", copied * trim_share)
+                )
         else:
             cost = write(sizes, "follow_edges.delete")
             cost = cost + write(sizes, "timeline_entries.delete", copied)
         # the followee (d followers) and the follower (a typical account)
         followee = user_recount(d, mean_following, posts_per_author, 1)
         follower = user_recount(75, mean_following, posts_per_author, 1)
-        return cost + followee + follower + per_batch
+        return cost + followee + follower + reconcile() + per_batch
 
     # ---- API calls: command_service/commands/*.py ----------------------------------------------
     sign_up = rt(1) + write(sizes, "users.insert")  # find_user_by_handle (none) + insert_user

@@ -5,12 +5,14 @@ A budget that grows is a design change: raise it here, on purpose, with the reas
 """
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from bson import ObjectId
 
-from query_service.read_models.names import POST_VIEWS, TIMELINE_ENTRIES
+from query_service.read_models.names import FOLLOW_EDGES, POST_VIEWS, TIMELINE_ENTRIES
+from query_service.read_models.timelines import HEAD_AT, head_id, trim_due
 from service_kit.clock import utc_now
 from service_kit.mongo.embedded.operations import OperationCount, counting_operations
 from tests.support import Stack, User, make_settings, running_stack
@@ -137,10 +139,14 @@ async def test_a_timeline_page_takes_two_round_trips_however_many_accounts_you_f
 # every touched user costs 3 counts and an update, every touched post 1 count and an update.
 CHANGE_BUDGETS = {
     "user insert": 6,  # view upsert, author refresh on post views, recount of one user
-    "post insert": 10,  # author summary, view upsert, followers, ONE bulk fan-out, 2 recounts
+    # + is the author large (its timeline head)?
+    "post insert": 11,  # author summary, view upsert, followers, ONE bulk fan-out, 2 recounts
     "post tombstone": 6,  # view delete, timeline entries delete, recount of the author
-    "follow insert": 10,  # edge upsert, backfill window read, recount of both users
-    "follow delete": 10,  # edge delete, timeline entries delete, recount of both users
+    # Follows also decide whether the followee is large: its count and its head (2 queries).
+    # + is the followee large?, the backfill's bulk write, the follower's trim (one skip query)
+    "follow insert": 14,  # edge upsert, backfill window read, recount of both users
+    # the entries delete and the head's sources update are one bulk write
+    "follow delete": 12,  # edge delete, timeline entries delete, recount of both users
 }
 # What every catch-up costs besides its changes: load the checkpoint, look for operator requests
 # (dead letters to replay, a rebuild), save the checkpoint after the batch and once idle.
@@ -185,17 +191,143 @@ async def test_fan_out_takes_the_same_round_trips_for_3_or_30_followers():
 
 
 async def fan_out_to_3_or_30(stack: Stack, alice: User) -> None:
+    cap = stack.settings.timeline_max_entries
+    trims: dict[int, int] = {}
+
     async def post_with_followers(count_: int) -> OperationCount:
+        fans = []
         for n in range(count_):
             follower = stack.users.get(f"fan{n}") or await stack.sign_up(f"fan{n}")
             await follower.follow("alice")
+            fans.append(follower)
         await stack.settle()
-        await alice.post(f"to {count_}")
+        post_id = (await alice.post(f"to {count_}"))["id"]
+        # A deterministic fraction of deliveries also trims its owner: one skip query each.
+        trims[count_] = sum(trim_due(u.id, post_id, cap) for u in [alice, *fans])
         return await count(stack.settle)
 
     few, many = await post_with_followers(3), await post_with_followers(30)
 
-    assert few.round_trips == many.round_trips
-    assert few.by_collection[TIMELINE_ENTRIES] == many.by_collection[TIMELINE_ENTRIES] == 1
-    fanned_out = next(o for o in many.operations if o.collection == TIMELINE_ENTRIES)
-    assert len(fanned_out.shapes) == 31  # one bulk write: the author and 30 followers
+    assert few.round_trips - trims[3] == many.round_trips - trims[30]
+    # Is the author large (its head), ONE bulk write (the author and 30 followers), the trims.
+    assert many.by_collection[TIMELINE_ENTRIES] == 2 + trims[30]
+    fanned_out = next(o for o in many.operations if o.kind == "bulk_write")
+    assert fanned_out.collection == TIMELINE_ENTRIES
+    assert len(fanned_out.shapes) == 31
+
+
+# ---- hybrid fan-out ----------------------------------------------------------------------------
+
+
+async def test_a_timeline_page_with_merged_posts_of_large_accounts_takes_at_most_three(
+    stack: Stack, bob: User
+):
+    # The read side alone: entries from 10 accounts and 3 large accounts in bob's head.
+    now = utc_now()
+    authors = [f"author{n}" for n in range(13)]
+    posts = [(str(ObjectId()), author) for author in authors for _ in range(5)]
+    await stack.read_database[POST_VIEWS].insert_many(
+        {
+            "_id": post_id,
+            "author_id": author,
+            "author": {"id": author, "handle": author, "display_name": "A"},
+            "author_seq": 1 + n % 5,
+            "text": "t",
+            "created_at": now - timedelta(seconds=n),
+            "reply_to": None,
+            "like_count": 0,
+            "repost_count": 0,
+            "reply_count": 0,
+        }
+        for n, (post_id, author) in enumerate(posts)
+    )
+    await stack.read_database[TIMELINE_ENTRIES].insert_many(
+        [
+            *(
+                {
+                    "_id": f"{bob.id}:{post_id}",
+                    "owner_id": bob.id,
+                    "post_id": post_id,
+                    "author_id": author,
+                    "created_at": now - timedelta(seconds=n),
+                }
+                for n, (post_id, author) in enumerate(posts)
+                if author not in authors[10:]
+            ),
+            {
+                "_id": head_id(bob.id),
+                "owner_id": bob.id,
+                "created_at": HEAD_AT,
+                "sources": {author: 1 for author in authors[10:]},
+                "large": False,
+            },
+        ]
+    )
+
+    with counting_operations() as first:
+        page = await bob.timeline(limit=10)
+    with counting_operations() as later:
+        second = await bob.timeline(limit=10, cursor=page["next_cursor"])
+
+    assert first.round_trips == 2  # entries with the head, then hydration and merge in one
+    assert later.round_trips == 3  # + the head again
+    assert len(page["items"]) == len(second["items"]) == 10
+
+
+async def test_a_large_account_posts_with_the_same_round_trips_for_3_or_30_followers():
+    config = make_settings(rate_limits_enabled=False, fanout_max_followers=3)
+    async with running_stack(config) as stack:
+        alice = await stack.sign_up("alice")
+        cap = stack.settings.timeline_max_entries
+        measured: dict[int, tuple[OperationCount, int]] = {}
+        for followers in (3, 30):
+            for n in range(followers):
+                fan = stack.users.get(f"fan{n}") or await stack.sign_up(f"fan{n}")
+                await fan.follow("alice")
+            await stack.settle()
+            post_id = (await alice.post(f"to {followers}"))["id"]
+            measured[followers] = (await count(stack.settle), trim_due(alice.id, post_id, cap))
+
+        (few, few_trims), (many, many_trims) = measured[3], measured[30]
+        assert few.round_trips - few_trims == many.round_trips - many_trims
+        # Its followers are not even read (the recount of its followers counts them).
+        assert not [o for o in many.operations if o.collection == FOLLOW_EDGES and o.kind == "find"]
+        written = [o for o in many.operations if o.kind == "bulk_write"]
+        assert [len(o.shapes) for o in written] == [1]  # the author's own timeline only
+
+
+@pytest.mark.parametrize("followers", [8, 16])
+async def test_crossing_the_threshold_writes_in_bulk_batches_of_the_fanout_chunk(followers: int):
+    chunk = 4
+    config = make_settings(
+        rate_limits_enabled=False, fanout_max_followers=followers, projector_fanout_chunk=chunk
+    )
+    async with running_stack(config) as stack:
+        alice = await stack.sign_up("alice")
+        fans = [await stack.sign_up(f"fan{n}") for n in range(followers)]
+        for _ in range(3):
+            await alice.post("before")
+        for fan in fans[:-1]:
+            await fan.follow("alice")
+        await stack.settle()
+
+        await fans[-1].follow("alice")
+        up = await count(stack.settle)  # the last follow makes alice large
+        await fans[-1].unfollow("alice")
+        down = await count(stack.settle)  # and its undoing small again
+
+        cap = stack.settings.timeline_max_entries
+        down_trims = sum(trim_due(f.id, alice.id, cap) for f in fans)
+        # Up: each follower's head and entries (2 writes); down: 3 entries and the head (2).
+        for crossing, trims, writes in ((up, 1, 2), (down, down_trims, 5)):
+            bulks = [o for o in crossing.operations if o.kind == "bulk_write"]
+            assert all(len(o.shapes) <= chunk for o in bulks)
+            assert sum(len(o.shapes) for o in bulks) >= writes * (followers - 1)
+            # Besides bulk writes, a crossing costs the same however many followers there are.
+            others = crossing.round_trips - len(bulks) - trims
+            assert others == CROSSING_OTHERS[crossing is up]
+
+
+# Round trips of a crossing's settle besides its bulk writes and trims: the follow change itself,
+# the recounts, the decision's two reads, one read of the followers (and, down, of the posts).
+CROSSING_OTHERS = {True: 19, False: 18}
