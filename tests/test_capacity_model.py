@@ -42,7 +42,7 @@ def row(rows: list[cm.Row], name: str) -> cm.Row:
 
 def test_deliveries_per_post_are_calibrated(tiny) -> None:
     graph, _, results = tiny
-    full = by_name(results)["full fan-out (current code)"]
+    full = by_name(results)["full fan-out (before hybrid fan-out)"]
     assert full.deliveries_per_post == pytest.approx(TINY.target_deliveries, rel=1e-3)
     assert sum(graph.followers) / len(graph.followers) == pytest.approx(75, rel=1e-3)
     assert max(graph.followers) <= TINY.max_followers
@@ -160,7 +160,7 @@ def test_the_script_is_deterministic_and_prints_markdown_and_json(capsys) -> Non
     cm.main([*arguments, "--json"])
     payload = json.loads(capsys.readouterr().out)
     assert len(payload["designs"]) == len(cm.DESIGNS)
-    summary = payload["designs"]["full fan-out (current code)"]["summary"]
+    summary = payload["designs"]["full fan-out (before hybrid fan-out)"]["summary"]
     assert math.isclose(summary["deliveries per post"], 75, rel_tol=1e-3)
 
 

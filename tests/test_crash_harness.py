@@ -32,6 +32,9 @@ async def test_a_projector_killed_at_random_points_loses_duplicates_and_miscount
     assert summary.rebuild_triggers >= 2, report
     assert summary.failures == [], report
     assert summary.audit.documents > 0, report
+    # ... and the hybrid rule was at work: large accounts, trimmed timelines.
+    assert summary.large_accounts >= 1, report
+    assert summary.timelines_over_cap >= 1, report
     for audit in (summary.audit, summary.rebuild_audit):
         assert (audit.lost, audit.extra, audit.duplicated) == (0, 0, 0), report
         assert (audit.counter_mismatches, audit.field_mismatches) == (0, 0), report

@@ -96,6 +96,9 @@ class Summary:
     failures: list[str] = field(default_factory=list)
     audit: Audit = field(default_factory=Audit)
     rebuild_audit: Audit = field(default_factory=Audit)
+    # At the end: accounts over the fan-out threshold, timelines longer than the cap.
+    large_accounts: int = 0
+    timelines_over_cap: int = 0
     elapsed_seconds: float = 0.0
     peak_rss_mib: float = 0.0
 
@@ -135,6 +138,8 @@ class Summary:
             f"rebuilds triggered        {self.rebuild_triggers} (started {self.rebuilds_started}, "
             "counting restarts of killed ones)",
             f"documents checked         {audit.documents}",
+            f"large accounts at the end {self.large_accounts} "
+            f"(timelines over the cap: {self.timelines_over_cap})",
             f"lost                      {audit.lost} (clean rebuild: {rebuilt.lost})",
             f"extra                     {audit.extra} (clean rebuild: {rebuilt.extra})",
             f"duplicated                {audit.duplicated} (clean rebuild: {rebuilt.duplicated})",
@@ -358,6 +363,10 @@ async def _audit(run: Run, ever_followed: set[tuple[str, str]]) -> None:
     )
     timelines = await expected_timelines(database, *rule)
     run.summary.audit = audit_read_models(live, expected, timelines, ever_followed)
+    run.summary.large_accounts = len(timelines.large)
+    run.summary.timelines_over_cap = sum(
+        1 for entries in timelines.uncapped.values() if len(entries) > timelines.max_entries
+    )
 
     run.progress("clean rebuild")
     mark = await operation_time(database)
