@@ -16,7 +16,14 @@ from tests.reference_model import expected_read_models
 from tests.support import make_settings, running_stack
 
 SHORT = HarnessConfig(
-    changes=300, kills=12, writers=6, seed=7, users=8, backfill_limit=3, rebuild_every=2
+    changes=300,
+    kills=12,
+    writers=6,
+    seed=7,
+    users=8,
+    backfill_limit=3,
+    rebuild_every=2,
+    fanout_max_followers=4,
 )
 
 

@@ -186,3 +186,19 @@ async def test_a_cursor_with_a_bad_count_of_shown_entries_is_a_400(stack: Stack,
         )
         assert response.status_code == 400, bad
         assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_timeline_is_trimmed_to_its_cap_as_posts_arrive():
+    # With a cap of 3, every delivery trims its owner (1 in max(1, 3 // 2)).
+    async with running_stack(make_settings(timeline_max_entries=3)) as stack:
+        bob, dave = await stack.sign_up("bob"), await stack.sign_up("dave")
+        await bob.follow("dave")
+        await stack.settle()
+        posted = [(await dave.post(f"post {n}"))["id"] for n in range(8)]
+        await stack.settle()
+
+        stored = (
+            await stack.read_database[TIMELINE_ENTRIES].find({"owner_id": bob.id}).to_list(None)
+        )
+        assert sorted(entry["post_id"] for entry in stored) == sorted(posted[-3:])
+        assert await bob.timeline_ids() == list(reversed(posted))[:3]

@@ -61,7 +61,7 @@ class HarnessConfig:
     backfill_limit: int = 10
     batch_size: int = 50
     # Small, so that accounts cross the fan-out threshold both ways and timelines are trimmed.
-    fanout_max_followers: int = 4
+    fanout_max_followers: int = 10
     timeline_max_entries: int = 40
     # A kill comes a random 0..max_kill_delay seconds after its turn (see `_killer`).
     max_kill_delay: float = 0.2
