@@ -538,6 +538,8 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
         cost = cost + user_recount(d, mean_following, posts_per_author, 1) + post_recount(False)
         if reply:
             cost = cost + post_recount(True)
+            if design.hybrid:  # timelines.py:_reply_audience: two counts, one check a chunk
+                cost = cost + rt(1, 2) + rt(math.ceil(max(1, delivered(d)) / FANOUT_CHUNK))
         return cost + per_batch
 
     def post_tombstone(d: int) -> Cost:
@@ -567,6 +569,8 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
                 )
             if copied:
                 cost = cost + entries("insert", copied)
+            if design.hybrid:  # timelines.py:_replies_to: the follower's followees, their replies
+                cost = cost + rt(1, mean_following) + rt(1, 1)
             if copied and design.cap:  # timelines.py:follow_in trims the follower after a backfill
                 cost = (
                     cost + rt(1, 1) + write(sizes, "timeline_entries.delete", copied * trim_share)

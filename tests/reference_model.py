@@ -50,6 +50,7 @@ async def expected_read_models(
             "text": post["text"],
             "created_at": post["created_at"],
             "reply_to": str(post["reply_to"]) if post["reply_to"] else None,
+            "reply_to_author_id": replied_to_other(post),
             "like_count": 0,
             "repost_count": 0,
             "reply_count": sum(1 for reply in posts if reply["reply_to"] == post["_id"]),
@@ -109,9 +110,13 @@ async def expected_read_models(
 #
 # The rule, for a threshold T (FANOUT_MAX_FOLLOWERS) and a cap C (TIMELINE_MAX_ENTRIES):
 # - an account is *large* when it has at least T followers;
+# - X's window for u: X's live posts numbered at least start - backfill_limit + 1 (u's follow);
+# - the Mastodon reply rule: a reply to someone else (Y) is only for those who follow Y or are Y;
 # - S(u), the uncapped entries of u's timeline: u's live posts, and for every account X that u
-#   follows and that is not large, X's live posts numbered at least start - backfill_limit + 1;
-# - M(u), the merged posts: the same window of every large account u follows;
+#   follows, X's replies to others in the window that the reply rule admits for u, and, when X is
+#   not large, the rest of X's window;
+# - M(u), the merged posts: the rest of the window (all but replies to others) of every large
+#   account u follows;
 # - u's head: the large accounts u follows with the first number each follow shows, and whether u
 #   is large; it exists when either says something;
 # - the visible timeline: the newest C of u's entries and M(u), newest first, each post once.
@@ -210,7 +215,10 @@ def timeline_spec(
             "post_id": str(post["_id"]),
             "author_id": str(post["author_id"]),
             "created_at": post["created_at"],
+            "replied_to": replied_to_other(post),
         }
+
+    following = {(str(f["follower_id"]), str(f["followee_id"])) for f in follows}
 
     for user in users:
         owner = user["_id"]
@@ -225,11 +233,19 @@ def timeline_spec(
                 follow["followee_post_seq"] - backfill_limit + 1,
             )
             window = [p for p in posts if p["author_id"] == followee and p["author_seq"] >= first]
+            replies = [p for p in window if replied_to_other(p) is not None]
+            rest = [p for p in window if replied_to_other(p) is None]
+            shown += [
+                entry(owner, p)
+                for p in replies
+                if replied_to_other(p) == str(owner)
+                or (str(owner), replied_to_other(p)) in following
+            ]
             if str(followee) in spec.large:
                 sources[str(followee)] = first
-                merged |= {str(p["_id"]) for p in window}
+                merged |= {str(p["_id"]) for p in rest}
             else:
-                shown += [entry(owner, p) for p in window]
+                shown += [entry(owner, p) for p in rest]
         spec.uncapped[str(owner)] = sorted(
             shown, key=lambda e: (e["created_at"], e["post_id"]), reverse=True
         )
@@ -245,6 +261,12 @@ def timeline_spec(
                 }
             )
     return spec
+
+
+def replied_to_other(post: dict[str, Any]) -> str | None:
+    """Whom a post replies to, unless it is a top-level post or a reply to its own author."""
+    replied = post.get("reply_to_author_id")
+    return None if replied is None or replied == post["author_id"] else str(replied)
 
 
 async def expected_timelines(

@@ -202,3 +202,52 @@ async def test_a_timeline_is_trimmed_to_its_cap_as_posts_arrive():
         )
         assert sorted(entry["post_id"] for entry in stored) == sorted(posted[-3:])
         assert await bob.timeline_ids() == list(reversed(posted))[:3]
+
+
+# ---- the Mastodon reply rule ---------------------------------------------------------------------
+
+
+async def test_a_reply_reaches_only_followers_who_also_follow_the_account_replied_to(
+    small_stack: Stack,
+):
+    stack = small_stack
+    alice, bob, carol, dave = [await stack.sign_up(h) for h in ("alice", "bob", "carol", "dave")]
+    for reader in (bob, carol):
+        await reader.follow("alice")  # alice is large: two followers
+    await carol.follow("dave")
+    question = await dave.post("anyone?")
+    await stack.settle()
+    answer = await alice.post("me!", reply_to=question["id"])
+    top_level = await alice.post("hello, fans")
+    await stack.settle()
+
+    assert await bob.timeline_ids() == [top_level["id"]]  # bob does not follow dave
+    assert await carol.timeline_ids() == [top_level["id"], answer["id"], question["id"]]
+    assert await alice.timeline_ids() == [top_level["id"], answer["id"]]  # her own reply
+    # dave does not follow alice: the reply is not in his home timeline
+    assert await dave.timeline_ids() == [question["id"]]
+
+    await bob.follow("dave")  # following the account replied to brings the reply in
+    await stack.settle()
+    assert await bob.timeline_ids() == [top_level["id"], answer["id"], question["id"]]
+
+    assert (await bob.unfollow("dave")).status_code == 204  # and unfollowing takes it out
+    await stack.settle()
+    assert await bob.timeline_ids() == [top_level["id"]]
+
+
+async def test_the_reply_rule_holds_for_fanned_out_and_backfilled_replies(stack: Stack):
+    alice, bob, dave = [await stack.sign_up(h) for h in ("alice", "bob", "dave")]
+    question = await dave.post("anyone?")
+    await stack.settle()
+    answer = await alice.post("me!", reply_to=question["id"])
+    thread = await alice.post("and more", reply_to=answer["id"])  # a reply to herself
+    await stack.settle()
+
+    await bob.follow("alice")  # the backfill leaves out her reply to dave
+    await stack.settle()
+    assert await bob.timeline_ids() == [thread["id"]]
+
+    await dave.follow("alice")  # dave is the account replied to: he sees the reply
+    await stack.settle()
+    assert await dave.timeline_ids() == [thread["id"], answer["id"], question["id"]]

@@ -39,6 +39,9 @@ class PostView(TypedDict):
     text: str
     created_at: datetime
     reply_to: str | None
+    # The replied-to post's author when it is someone else (the Mastodon reply rule of home
+    # timelines); None for a top-level post or a reply to oneself.
+    reply_to_author_id: str | None
     like_count: int
     repost_count: int
     reply_count: int
@@ -55,6 +58,14 @@ def live_post(change: Change) -> dict[str, Any] | None:
     return cast(dict[str, Any], post)
 
 
+def replied_to_other(post: dict[str, Any]) -> str | None:
+    """The author a post replies to, unless it is a top-level post or a reply to oneself."""
+    replied = post.get("reply_to_author_id")
+    if replied is None or str(replied) == str(post["author_id"]):
+        return None
+    return str(replied)
+
+
 class PostsProjection(Projection):
     name = "posts"
     consumes = (USERS, POSTS)
@@ -63,6 +74,11 @@ class PostsProjection(Projection):
             IndexModel([("author_id", ASCENDING), *NEWEST_FIRST], name="author_newest"),
             IndexModel([("author_id", ASCENDING), ("author_seq", ASCENDING)], name="author_seq"),
             IndexModel([("reply_to", ASCENDING)], name="replies_to", sparse=True),
+            # timelines.py: replies to an account by the accounts a new follower follows
+            IndexModel(
+                [("reply_to_author_id", ASCENDING), ("author_id", ASCENDING), *NEWEST_FIRST],
+                name="replies_to_author",
+            ),
         ]
     }
 
@@ -98,6 +114,7 @@ class PostsProjection(Projection):
                     "text": post["text"],
                     "created_at": post["created_at"],
                     "reply_to": reply_to,
+                    "reply_to_author_id": replied_to_other(post),
                 },
                 "$setOnInsert": {"like_count": 0, "repost_count": 0, "reply_count": 0},
             },

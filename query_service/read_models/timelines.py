@@ -28,6 +28,12 @@ older one has C newer entries and could not be among the newest C. Pages show at
 entries (plus the merged posts). Entries depend on history (a deleted post does not bring back one
 that was trimmed); tests/reference_model.py states exactly what is guaranteed.
 
+The Mastodon reply rule. A reply to someone else (Y) reaches a follower's timeline only when the
+follower follows Y or is Y. Such replies are always fanned out, even by a large account, to that
+intersection (`_reply_audience` reads the smaller follower set and checks the other in chunks);
+entries keep `replied_to`, so unfollowing Y removes them, and following Y backfills the replies
+to Y by the accounts the follower follows, each within its window (`_replies_to`).
+
 Entries are keyed by (owner, post) and heads by owner, so every step can safely run again.
 """
 
@@ -54,7 +60,7 @@ from query_service.read_models.names import (
     USER_VIEWS,
 )
 from query_service.read_models.pagination import Page, Position
-from query_service.read_models.posts import NEWEST_FIRST, PostView, live_post
+from query_service.read_models.posts import NEWEST_FIRST, PostView, live_post, replied_to_other
 from service_kit.mongo import Database
 from service_kit.write_model import FOLLOWS, POSTS
 
@@ -70,6 +76,7 @@ class TimelineEntry(TypedDict):
     post_id: str
     author_id: str
     created_at: datetime
+    replied_to: str | None  # a reply to someone else: whom (the Mastodon rule)
 
 
 def timeline_entry_id(owner_id: str, post_id: str) -> str:
@@ -88,6 +95,9 @@ class TimelinesProjection(Projection):
             IndexModel([("owner_id", ASCENDING), *TIMELINE_NEWEST_FIRST], name="owner_newest"),
             IndexModel([("post_id", ASCENDING)], name="by_post"),
             IndexModel([("owner_id", ASCENDING), ("author_id", ASCENDING)], name="owner_author"),
+            IndexModel(
+                [("owner_id", ASCENDING), ("replied_to", ASCENDING)], name="owner_replied_to"
+            ),
         ]
     }
 
@@ -138,12 +148,15 @@ async def deliver_post(context: ProjectionContext, post_id: str, post: dict[str,
     """Put a new post into its author's timeline and, unless the author is large, into every
     follower's whose window admits it (in bulk chunks)."""
     author_id = str(post["author_id"])
-    large = await is_large(context, author_id)
+    number, replied = int(post.get("author_seq", 0)), replied_to_other(post)
     bulk = _Bulk(context)
-    async for owner_id in _timeline_owners(
-        context, author_id, int(post.get("author_seq", 0)), large
-    ):
-        await bulk.add(_entry_upsert(owner_id, post_id, author_id, post["created_at"]), entry=True)
+    if replied is not None:  # a reply to someone else is fanned out whether or not large
+        owners = _reply_audience(context, author_id, number, replied)
+    else:
+        owners = _timeline_owners(context, author_id, number, await is_large(context, author_id))
+    async for owner_id in owners:
+        entry = _entry_upsert(owner_id, post_id, author_id, post["created_at"], replied)
+        await bulk.add(entry, entry=True)
         if trim_due(owner_id, post_id, context.settings.timeline_max_entries):
             schedule_trim(context, owner_id)
     await bulk.flush()
@@ -156,25 +169,37 @@ async def follow_in(
     backfilled. Runs on every application of the follow (a crash may have come between the edge
     and this); posts after the follow that are not projected yet arrive through `deliver_post`."""
     first = first_number_shown(start, context.settings.backfill_limit)
-    if await is_large(context, followee_id):
+    large = await is_large(context, followee_id)
+    if large:
         await context.collection(TIMELINE_ENTRIES).bulk_write(
             [_add_source(follower_id, followee_id, first)]
         )
-        return
     bulk = _Bulk(context)
-    async for post in _newest_of_window(context, followee_id, first):
-        await bulk.add(
-            _entry_upsert(follower_id, post["_id"], followee_id, post["created_at"]), entry=True
+    async for post in _newest_shown_of_window(context, follower_id, followee_id, first, large):
+        entry = _entry_upsert(
+            follower_id, post["_id"], followee_id, post["created_at"], replied_to_other(post)
         )
+        await bulk.add(entry, entry=True)
+    # Following an account also admits the replies to it by the accounts the follower follows.
+    async for post in _replies_to(context, follower_id, followee_id):
+        entry = _entry_upsert(
+            follower_id, post["_id"], post["author_id"], post["created_at"], followee_id
+        )
+        await bulk.add(entry, entry=True)
     await bulk.flush()
     schedule_trim(context, follower_id)
 
 
 async def follow_out(context: ProjectionContext, owner_id: str, author_id: str) -> None:
-    """An unfollow: the author's posts leave one timeline, and the author its sources."""
+    """An unfollow: the author's posts, and the replies to them, leave one timeline, and the
+    author its sources."""
     await context.collection(TIMELINE_ENTRIES).bulk_write(
         [
             DeleteMany({"owner_id": owner_id, "author_id": author_id}),
+            # the replies to them, but not the owner's own
+            DeleteMany(
+                {"owner_id": owner_id, "replied_to": author_id, "author_id": {"$ne": owner_id}}
+            ),
             *_drop_source(owner_id, author_id),
         ],
         ordered=True,
@@ -223,7 +248,10 @@ async def cross_up(context: ProjectionContext, account_id: str) -> None:
     bulk = _Bulk(context, ordered=True)
     async for follower_id, first in _followers(context, account_id):
         await bulk.add(_add_source(follower_id, account_id, first))
-        await bulk.add(DeleteMany({"owner_id": follower_id, "author_id": account_id}))
+        # Its replies to others stay: they are fanned out whether or not it is large.
+        await bulk.add(
+            DeleteMany({"owner_id": follower_id, "author_id": account_id, "replied_to": None})
+        )
     await bulk.flush()
     await context.collection(TIMELINE_ENTRIES).bulk_write([_head_update(account_id, large=True)])
 
@@ -243,7 +271,11 @@ async def cross_down(context: ProjectionContext, account_id: str) -> None:
     if groups:
         lowest = min(groups)
         posts = context.collection(POST_VIEWS).find(
-            {"author_id": account_id, "author_seq": {"$gte": lowest}},
+            {
+                "author_id": account_id,
+                "author_seq": {"$gte": lowest},
+                "reply_to_author_id": {"$in": [None, account_id]},  # replies to others stay
+            },
             {"created_at": 1, "author_seq": 1},
         )
         async for post in posts.sort(NEWEST_FIRST):
@@ -255,7 +287,7 @@ async def cross_down(context: ProjectionContext, account_id: str) -> None:
                     group.taken += 1
                     for follower_id in group.followers:
                         entry = _entry_upsert(
-                            follower_id, post["_id"], account_id, post["created_at"]
+                            follower_id, post["_id"], account_id, post["created_at"], None
                         )
                         await bulk.add(entry, entry=True)
         for group in groups.values():
@@ -361,7 +393,9 @@ class _Bulk:
         self._operations, self._entries = [], 0
 
 
-def _entry_upsert(owner_id: str, post_id: str, author_id: str, created_at: datetime) -> UpdateOne:
+def _entry_upsert(
+    owner_id: str, post_id: str, author_id: str, created_at: datetime, replied_to: str | None
+) -> UpdateOne:
     return UpdateOne(
         {"_id": timeline_entry_id(owner_id, post_id)},
         {
@@ -370,6 +404,7 @@ def _entry_upsert(owner_id: str, post_id: str, author_id: str, created_at: datet
                 "post_id": post_id,
                 "author_id": author_id,
                 "created_at": created_at,
+                "replied_to": replied_to,
             }
         },
         upsert=True,
@@ -430,14 +465,128 @@ async def _timeline_owners(
         yield edge["follower_id"]
 
 
-def _newest_of_window(
-    context: ProjectionContext, author_id: str, first: int
+async def _newest_shown_of_window(
+    context: ProjectionContext, follower_id: str, author_id: str, first: int, large: bool
 ) -> AsyncIterator[dict[str, Any]]:
-    """The author's newest C projected posts numbered `first` or above."""
+    """The author's newest C projected posts numbered `first` or above that the follower's
+    timeline holds: its replies to others only when the follower follows (or is) the account
+    replied to, and nothing else when the author is large (merged instead)."""
+    query: dict[str, Any] = {"author_id": author_id, "author_seq": {"$gte": first}}
+    if large:
+        query["reply_to_author_id"] = {"$nin": [None, author_id]}
     window = context.collection(POST_VIEWS).find(
-        {"author_id": author_id, "author_seq": {"$gte": first}}, {"created_at": 1}
+        query, {"created_at": 1, "author_id": 1, "reply_to_author_id": 1}
     )
-    return aiter(window.sort(NEWEST_FIRST).limit(context.settings.timeline_max_entries))
+    taken, limit = 0, context.settings.timeline_max_entries
+    chunk: list[dict[str, Any]] = []
+    async for post in window.sort(NEWEST_FIRST):
+        chunk.append(post)
+        if len(chunk) < context.settings.fanout_chunk:
+            continue
+        async for shown in _admitted(context, follower_id, chunk, limit - taken):
+            taken += 1
+            yield shown
+        chunk = []
+        if taken >= limit:
+            return
+    async for shown in _admitted(context, follower_id, chunk, limit - taken):
+        yield shown
+
+
+async def _admitted(
+    context: ProjectionContext, follower_id: str, posts: list[dict[str, Any]], wanted: int
+) -> AsyncIterator[dict[str, Any]]:
+    """Of `posts` (newest first), at most `wanted` the follower's timeline holds: a reply to
+    someone else only when the follower follows them or is them."""
+    targets = {replied_to_other(post) for post in posts} - {None, follower_id}
+    followed: set[str] = set()
+    if targets and wanted > 0:
+        edges = context.collection(FOLLOW_EDGES).find(
+            {"follower_id": follower_id, "followee_id": {"$in": sorted(t for t in targets if t)}},
+            {"followee_id": 1},
+        )
+        followed = {edge["followee_id"] async for edge in edges}
+    for post in posts:
+        if wanted <= 0:
+            return
+        replied = replied_to_other(post)
+        if replied is None or replied == follower_id or replied in followed:
+            wanted -= 1
+            yield post
+
+
+async def _replies_to(
+    context: ProjectionContext, follower_id: str, replied_id: str
+) -> AsyncIterator[dict[str, Any]]:
+    """The newest C replies to `replied_id` by the accounts the follower follows, each within its
+    follow's window: following `replied_id` admits them."""
+    windows = {
+        edge["followee_id"]: first_number_shown(
+            int(edge.get("followee_post_seq", 0)), context.settings.backfill_limit
+        )
+        async for edge in context.collection(FOLLOW_EDGES).find(
+            {"follower_id": follower_id}, {"followee_id": 1, "followee_post_seq": 1}
+        )
+        if edge["followee_id"] != replied_id
+    }
+    if not windows:
+        return
+    replies = context.collection(POST_VIEWS).find(
+        {"reply_to_author_id": replied_id, "author_id": {"$in": sorted(windows)}},
+        {"created_at": 1, "author_id": 1, "author_seq": 1},
+    )
+    taken = 0
+    async for reply in replies.sort(NEWEST_FIRST):
+        if reply["author_seq"] >= windows[reply["author_id"]]:
+            yield reply
+            taken += 1
+            if taken >= context.settings.timeline_max_entries:
+                return
+
+
+async def _reply_audience(
+    context: ProjectionContext, author_id: str, number: int, replied_id: str
+) -> AsyncIterator[str]:
+    """Whose timelines a reply to someone else reaches: its author's, and every follower's whose
+    window admits it and who follows the account replied to or is it. The smaller of the two
+    follower sets is read, in chunks, and checked against the other with one query a chunk."""
+    yield author_id
+    views = context.collection(USER_VIEWS).find(
+        {"_id": {"$in": [author_id, replied_id]}}, {"followers_count": 1}
+    )
+    counts = {str(v["_id"]): int(v.get("followers_count", 0)) async for v in views}
+    edges = context.collection(FOLLOW_EDGES)
+    window = {"followee_post_seq": {"$lt": number + context.settings.backfill_limit}}
+    if counts.get(author_id, 0) <= counts.get(replied_id, 0) + 1:
+        candidates = edges.find({"followee_id": author_id, **window}, {"follower_id": 1})
+        check: dict[str, Any] = {"followee_id": replied_id}
+        always = {replied_id}  # the account replied to, when it follows the author
+    else:
+        candidates = edges.find({"followee_id": replied_id}, {"follower_id": 1})
+        check, always = {"followee_id": author_id, **window}, set()
+        yield_replied = await edges.find_one(
+            {"followee_id": author_id, "follower_id": replied_id, **window}, {"_id": 1}
+        )
+        if yield_replied is not None:
+            yield replied_id
+    chunk: list[str] = []
+
+    async def admitted(followers: list[str]) -> AsyncIterator[str]:
+        found = edges.find({**check, "follower_id": {"$in": followers}}, {"follower_id": 1})
+        both = {edge["follower_id"] async for edge in found}
+        for follower_id in followers:
+            if follower_id in both or follower_id in always:
+                yield follower_id
+
+    async for edge in candidates:
+        chunk.append(edge["follower_id"])
+        if len(chunk) >= context.settings.fanout_chunk:
+            async for follower_id in admitted(chunk):
+                yield follower_id
+            chunk = []
+    if chunk:
+        async for follower_id in admitted(chunk):
+            yield follower_id
 
 
 # ---- the read side -----------------------------------------------------------------------------
@@ -533,7 +682,12 @@ async def _entries_and_merged(
     if entries:
         branches.append({"_id": {"$in": [entry["post_id"] for entry in entries]}})
     for author_id, first in sorted(sources.items()):
-        window = {"author_id": author_id, "author_seq": {"$gte": first}}
+        # A large account's replies to others are fanned out (the Mastodon rule), not merged.
+        window = {
+            "author_id": author_id,
+            "author_seq": {"$gte": first},
+            "reply_to_author_id": {"$in": [None, author_id]},
+        }
         if position is None:
             branches.append(window)
         else:  # strictly after the position, each branch bounded by the author's index
