@@ -1,9 +1,10 @@
 """Replay = rebuild = incremental = the specification, over generated histories.
 
 Hypothesis generates histories of posts, replies (to others and to oneself, so the Mastodon reply
-rule is at work), deletes, follows, unfollows and profile changes, with skewed writer clocks, small backfill limits and batch sizes, fan-out thresholds of 1
-to 3 followers over the 4-user cast (so accounts cross it both ways) and timeline caps of 1 to 5
-entries (so timelines are trimmed). The projector then reaches the read models three ways:
+rule is at work), deletes, follows, unfollows and profile changes, with skewed writer clocks,
+small backfill limits and batch sizes, fan-out thresholds of 1 to 3 followers over the 4-user cast
+(so accounts cross it both ways) and timeline caps of 1 to 5 entries (so timelines are trimmed).
+The projector then reaches the read models three ways:
 - incrementally, catching up after random stretches of the history;
 - replaying everything since a random earlier checkpoint onto the finished read models;
 - rebuilding from the write model alone.
