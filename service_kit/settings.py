@@ -80,7 +80,12 @@ class Settings(BaseSettings):
     # checkpoint follow the last change (timelines are written as each change arrives).
     projector_max_await_ms: int = Field(default=300, ge=10, le=10_000)
     projector_backfill_limit: int = Field(default=200, ge=0, le=1000)
-    projector_fanout_chunk: int = Field(default=1000, ge=1)
+    projector_fanout_chunk: int = Field(default=1000, ge=1, le=100_000)
+    # Hybrid fan-out: an account with at least this many followers is not fanned out; its
+    # followers' home timelines merge its posts when they are read. Changing it needs a rebuild.
+    fanout_max_followers: int = Field(default=10_000, ge=1, le=100_000_000)
+    # Timelines keep about this many entries (trimmed oldest first); pages show at most this many.
+    timeline_max_entries: int = Field(default=800, ge=1, le=100_000)
     # A change that keeps failing is retried this many times (backoff doubling from the base),
     # then parked in the dead letters so the stream moves on.
     projector_poison_attempts: int = Field(default=5, ge=1, le=100)

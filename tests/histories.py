@@ -67,6 +67,18 @@ steps = st.builds(
     text=st.sampled_from(TEXTS),
 )
 histories = st.lists(steps, min_size=10, max_size=50)
+# More follows and unfollows, so that accounts cross a small fan-out threshold both ways while
+# they have followers left to backfill.
+social_steps = st.builds(
+    Step,
+    action=st.sampled_from(
+        ["post", "post", "post", "reply", "delete", "follow", "follow", "unfollow", "rename"]
+    ),
+    actor=st.integers(0, CAST - 1),
+    other=st.integers(0, CAST - 1),
+    skew_ms=st.sampled_from([0, 0, -1500, 1500]),
+)
+social_histories = st.lists(social_steps, min_size=20, max_size=60)
 
 
 @dataclass
@@ -77,6 +89,8 @@ class Writers:
     principals: list[Principal] = field(default_factory=list)
     post_ids: list[list[str]] = field(default_factory=list)
     renames: int = 0
+    # Every (follower id, followee id) ever followed: what a capped timeline may have held.
+    ever_followed: set[tuple[str, str]] = field(default_factory=set)
 
     @classmethod
     async def sign_up(cls, database: Database, count: int = CAST) -> "Writers":
@@ -110,6 +124,7 @@ class Writers:
             await posts.delete_post(self.database, actor, mine[step.other % len(mine)])
         elif step.action == "follow":
             await follows.follow(self.database, actor, f"user{step.other}")
+            self.ever_followed.add((actor.user_id, self.principals[step.other].user_id))
         elif step.action == "unfollow":
             await follows.unfollow(self.database, actor, f"user{step.other}")
         elif step.action == "block":

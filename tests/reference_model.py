@@ -7,10 +7,12 @@ model's current state alone, in plain Python, independently of the projector's c
 """
 
 from collections import Counter
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from service_kit.mongo import Database
+from service_kit.settings import Settings
 from service_kit.text import fold, hashtags_of, search_terms_of
 from service_kit.write_model import (
     BLOCKS,
@@ -23,9 +25,23 @@ from service_kit.write_model import (
 )
 
 Documents = dict[str, list[dict[str, Any]]]
+SortKey = tuple[datetime, str]  # (created_at, post id): newest first means the largest first
+
+DEFAULT_FANOUT_MAX_FOLLOWERS: int = Settings.model_fields["fanout_max_followers"].default
+DEFAULT_TIMELINE_MAX_ENTRIES: int = Settings.model_fields["timeline_max_entries"].default
+# A timeline's head (the large accounts it merges, whether its owner is large) sorts first.
+HEAD_AT = datetime(9999, 12, 31, tzinfo=UTC)
 
 
-async def expected_read_models(database: Database, backfill_limit: int) -> Documents:
+async def expected_read_models(
+    database: Database,
+    backfill_limit: int,
+    *,
+    fanout_max_followers: int = DEFAULT_FANOUT_MAX_FOLLOWERS,
+    timeline_max_entries: int = DEFAULT_TIMELINE_MAX_ENTRIES,
+) -> Documents:
+    """What a rebuild arrives at (timelines capped exactly); `expected_timelines` says what an
+    incremental projector is held to."""
     users = await database[USERS].find().to_list(None)
     posts = [p for p in await database[POSTS].find().to_list(None) if p["deleted_at"] is None]
     follows = await database[FOLLOWS].find().to_list(None)
@@ -53,6 +69,7 @@ async def expected_read_models(database: Database, backfill_limit: int) -> Docum
             "text": post["text"],
             "created_at": post["created_at"],
             "reply_to": str(post["reply_to"]) if post["reply_to"] else None,
+            "reply_to_author_id": replied_to_other(post),
             "like_count": sum(
                 1 for k, r in reactions if k == "like" and r["post_id"] == post["_id"]
             ),
@@ -122,25 +139,11 @@ async def expected_read_models(database: Database, backfill_limit: int) -> Docum
         }
         for follow in follows
     ]
-    # Own posts, and each followed account's posts numbered above (start - backfill_limit).
-    shown = {(post["author_id"], post["_id"]) for post in posts}
-    for follow in follows:
-        lowest = follow["followee_post_seq"] - backfill_limit + 1
-        shown |= {
-            (follow["follower_id"], post["_id"])
-            for post in posts
-            if post["author_id"] == follow["followee_id"] and post["author_seq"] >= lowest
-        }
-    by_id = {post["_id"]: post for post in posts}
-    timeline_entries = [
-        {
-            "_id": f"{owner}:{post_id}",
-            "owner_id": str(owner),
-            "post_id": str(post_id),
-            "author_id": str(by_id[post_id]["author_id"]),
-            "created_at": by_id[post_id]["created_at"],
-        }
-        for owner, post_id in shown
+    spec = timeline_spec(
+        users, posts, follows, backfill_limit, fanout_max_followers, timeline_max_entries
+    )
+    timeline_entries = spec.heads + [
+        entry for owner in spec.uncapped for entry in spec.capped(owner)
     ]
     block_edges = [
         {
@@ -237,3 +240,183 @@ def notifications(
         }
         for key, recipient, actor, kind, post_id, created_at in found
     ]
+
+
+# ---- home timelines -----------------------------------------------------------------------------
+#
+# The rule, for a threshold T (FANOUT_MAX_FOLLOWERS) and a cap C (TIMELINE_MAX_ENTRIES):
+# - an account is *large* when it has at least T followers;
+# - X's window for u: X's live posts numbered at least start - backfill_limit + 1 (u's follow);
+# - the Mastodon reply rule: a reply to someone else (Y) is only for those who follow Y or are Y;
+# - S(u), the uncapped entries of u's timeline: u's live posts, and for every account X that u
+#   follows, X's replies to others in the window that the reply rule admits for u, and, when X is
+#   not large, the rest of X's window;
+# - M(u), the merged posts: the rest of the window (all but replies to others) of every large
+#   account u follows;
+# - u's head: the large accounts u follows with the first number each follow shows, and whether u
+#   is large; it exists when either says something;
+# - the visible timeline: the newest C of u's entries and M(u), newest first, each post once.
+#
+# After a rebuild the entries are exactly the newest C of S(u). Followed incrementally they depend
+# on history (a trimmed entry does not come back when a newer one is deleted), and what holds is:
+# (a) every entry is in S(u), with the same fields;
+# (b) every post of S(u) is an entry if fewer than C posts of U(u) are newer, where U(u) is every
+#     post, live or deleted, by u or by an account u ever followed (a trim removes only entries
+#     with C newer ones, a backfill copies only a window's newest C, and every entry ever written
+#     for u is in U(u));
+# (c) the head is exact, and the visible timeline is the newest C of the actual entries and M(u).
+
+
+@dataclass
+class TimelineSpec:
+    max_entries: int
+    uncapped: dict[str, list[dict[str, Any]]]  # S(u): entry documents, newest first
+    merged: dict[str, set[str]]  # M(u): post ids
+    heads: list[dict[str, Any]]
+    keys: dict[str, SortKey]  # every post, live or deleted
+    authors: dict[str, str]  # every post's author
+    large: set[str] = field(default_factory=set)
+
+    def capped(self, owner: str) -> list[dict[str, Any]]:
+        return self.uncapped[owner][: self.max_entries]
+
+    def visible(self, owner: str, entries: list[dict[str, Any]] | None = None) -> list[str]:
+        """The visible timeline (post ids, newest first) given the owner's entries (by default
+        the exact capped ones)."""
+        if entries is None:
+            entries = self.capped(owner)
+        newest = sorted(entries, key=lambda e: (e["created_at"], e["post_id"]), reverse=True)
+        shown = {entry["post_id"] for entry in newest[: self.max_entries]} | self.merged[owner]
+        return sorted(shown, key=lambda post_id: self.keys[post_id], reverse=True)
+
+    def guaranteed(self, owner: str, ever_followed: set[tuple[str, str]]) -> set[str]:
+        """(b): the posts of S(owner) that fewer than C posts of U(owner) are newer than."""
+        sources = {owner} | {followee for follower, followee in ever_followed if follower == owner}
+        universe = sorted(
+            (key for post_id, key in self.keys.items() if self.authors[post_id] in sources),
+            reverse=True,
+        )
+        # The C-th newest of U(owner): a post of S(owner) at least as new is guaranteed.
+        floor = universe[self.max_entries - 1] if len(universe) >= self.max_entries else None
+        return {
+            entry["post_id"]
+            for entry in self.uncapped[owner]
+            if floor is None or self.keys[entry["post_id"]] >= floor
+        }
+
+    def entry_problems(
+        self, owner: str, entries: list[dict[str, Any]], ever_followed: set[tuple[str, str]]
+    ) -> list[str]:
+        """What breaks (a) and (b) for one owner's actual entries."""
+        wanted = {entry["_id"]: entry for entry in self.uncapped[owner]}
+        problems = [
+            f"{owner}: entry {entry['_id']} is not {wanted.get(entry['_id'])}"
+            for entry in entries
+            if wanted.get(entry["_id"]) != entry
+        ]
+        present = {entry["post_id"] for entry in entries}
+        missing = self.guaranteed(owner, ever_followed) - present
+        problems += [f"{owner}: {post_id} is missing" for post_id in sorted(missing)]
+        return problems
+
+
+def timeline_spec(
+    users: list[dict[str, Any]],
+    posts: list[dict[str, Any]],
+    follows: list[dict[str, Any]],
+    backfill_limit: int,
+    fanout_max_followers: int,
+    timeline_max_entries: int,
+    deleted: list[dict[str, Any]] | None = None,
+) -> TimelineSpec:
+    """`posts` are the live ones; `deleted` the tombstones (they only widen U(u))."""
+    every = [*posts, *(deleted or [])]
+    spec = TimelineSpec(
+        max_entries=timeline_max_entries,
+        uncapped={},
+        merged={},
+        heads=[],
+        keys={str(p["_id"]): (p["created_at"], str(p["_id"])) for p in every},
+        authors={str(p["_id"]): str(p["author_id"]) for p in every},
+    )
+    followers = {user["_id"]: 0 for user in users}
+    for follow in follows:
+        followers[follow["followee_id"]] = followers.get(follow["followee_id"], 0) + 1
+    spec.large = {str(user) for user, n in followers.items() if n >= fanout_max_followers}
+
+    def entry(owner: Any, post: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "_id": f"{owner}:{post['_id']}",
+            "owner_id": str(owner),
+            "post_id": str(post["_id"]),
+            "author_id": str(post["author_id"]),
+            "created_at": post["created_at"],
+            "replied_to": replied_to_other(post),
+        }
+
+    following = {(str(f["follower_id"]), str(f["followee_id"])) for f in follows}
+
+    for user in users:
+        owner = user["_id"]
+        shown = [entry(owner, p) for p in posts if p["author_id"] == owner]
+        merged: set[str] = set()
+        sources: dict[str, int] = {}
+        for follow in follows:
+            if follow["follower_id"] != owner:
+                continue
+            followee, first = (
+                follow["followee_id"],
+                follow["followee_post_seq"] - backfill_limit + 1,
+            )
+            window = [p for p in posts if p["author_id"] == followee and p["author_seq"] >= first]
+            replies = [p for p in window if replied_to_other(p) is not None]
+            rest = [p for p in window if replied_to_other(p) is None]
+            shown += [
+                entry(owner, p)
+                for p in replies
+                if replied_to_other(p) == str(owner)
+                or (str(owner), replied_to_other(p)) in following
+            ]
+            if str(followee) in spec.large:
+                sources[str(followee)] = first
+                merged |= {str(p["_id"]) for p in rest}
+            else:
+                shown += [entry(owner, p) for p in rest]
+        spec.uncapped[str(owner)] = sorted(
+            shown, key=lambda e: (e["created_at"], e["post_id"]), reverse=True
+        )
+        spec.merged[str(owner)] = merged
+        if sources or str(owner) in spec.large:
+            spec.heads.append(
+                {
+                    "_id": f"{owner}:head",
+                    "owner_id": str(owner),
+                    "created_at": HEAD_AT,
+                    "sources": sources,
+                    "large": str(owner) in spec.large,
+                }
+            )
+    return spec
+
+
+def replied_to_other(post: dict[str, Any]) -> str | None:
+    """Whom a post replies to, unless it is a top-level post or a reply to its own author."""
+    replied = post.get("reply_to_author_id")
+    return None if replied is None or replied == post["author_id"] else str(replied)
+
+
+async def expected_timelines(
+    database: Database, backfill_limit: int, fanout_max_followers: int, timeline_max_entries: int
+) -> TimelineSpec:
+    users = await database[USERS].find().to_list(None)
+    every = await database[POSTS].find().to_list(None)
+    follows = await database[FOLLOWS].find().to_list(None)
+    return timeline_spec(
+        users,
+        [p for p in every if p["deleted_at"] is None],
+        follows,
+        backfill_limit,
+        fanout_max_followers,
+        timeline_max_entries,
+        deleted=[p for p in every if p["deleted_at"] is not None],
+    )

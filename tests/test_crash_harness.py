@@ -16,7 +16,14 @@ from tests.reference_model import expected_read_models
 from tests.support import make_settings, running_stack
 
 SHORT = HarnessConfig(
-    changes=300, kills=12, writers=6, seed=7, users=8, backfill_limit=3, rebuild_every=2
+    changes=300,
+    kills=12,
+    writers=6,
+    seed=7,
+    users=8,
+    backfill_limit=3,
+    rebuild_every=2,
+    fanout_max_followers=4,
 )
 
 
@@ -32,6 +39,9 @@ async def test_a_projector_killed_at_random_points_loses_duplicates_and_miscount
     assert summary.rebuild_triggers >= 2, report
     assert summary.failures == [], report
     assert summary.audit.documents > 0, report
+    # ... and the hybrid rule was at work: large accounts, trimmed timelines.
+    assert summary.large_accounts >= 1, report
+    assert summary.timelines_over_cap >= 1, report
     for audit in (summary.audit, summary.rebuild_audit):
         assert (audit.lost, audit.extra, audit.duplicated) == (0, 0, 0), report
         assert (audit.counter_mismatches, audit.field_mismatches) == (0, 0), report

@@ -31,7 +31,10 @@ def change(collection: str, key: Any, document: dict[str, Any] | None, op: str =
 
 async def apply(stack: Stack, *changes: dict[str, Any]) -> None:
     """One batch: every projection that consumes each change, then the batch's recounts."""
-    context = ProjectionContext(stack.read_database, ProjectionSettings(200, 1000))
+    settings = ProjectionSettings(
+        backfill_limit=200, fanout_chunk=1000, fanout_max_followers=10_000, timeline_max_entries=800
+    )
+    context = ProjectionContext(stack.read_database, settings)
     for one in changes:
         for projection in projections_of(one["ns"]["coll"]):
             await projection.apply(context, one)

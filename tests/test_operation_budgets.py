@@ -5,6 +5,7 @@ A budget that grows is a design change: raise it here, on purpose, with the reas
 """
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from bson import ObjectId
 
 from command_service.write_model import blocks
 from query_service.read_models.names import FOLLOW_EDGES, POST_VIEWS, TIMELINE_ENTRIES, USER_VIEWS
+from query_service.read_models.timelines import HEAD_AT, head_id, trim_due
 from service_kit.clock import utc_now
 from service_kit.mongo.embedded.operations import OperationCount, counting_operations
 from service_kit.notification_ids import NotificationPosition, encode_notification_id
@@ -185,16 +187,22 @@ async def test_a_timeline_page_takes_three_round_trips_however_many_accounts_you
 # of it before, one guarded update per counter it changes, then its own write (counters.py).
 CHANGE_BUDGETS = {
     "user insert": 3,  # view upsert, author refresh on post views, ONE bulk of search keys
-    "post insert": 6,  # author summary, view before, author's count, view, followers, ONE bulk
+    # author summary, view before, author's count, view, is the author large (its timeline
+    # head)?, followers, ONE bulk
+    "post insert": 7,
     # + the parent's reply count, blocks of the replied-to (ONE lookup), their notification
-    "reply insert": 9,
-    "reply with a mention": 9,  # the mentioned get their notifications in the same ONE bulk
+    "reply insert": 10,
+    "reply with a mention": 10,  # the mentioned get their notifications in the same ONE bulk
     # view before, author's count, view delete, timeline entries, reactions, notifications delete
     "post tombstone": 6,
     # edge before, two counts, edge, backfill window read, the followee blocks the follower?,
-    # the notification
-    "follow insert": 7,
-    "follow delete": 6,  # edge before, two counts, edge delete, entries delete, notification
+    # the notification; then whether the followee is large (its count and its head), the
+    # backfill's bulk write, the follower's trim (one skip query) and the follower's followees
+    # (their replies to the followee come in: the Mastodon rule)
+    "follow insert": 12,
+    # edge before, two counts, edge delete, entries delete, notification; whether the followee
+    # is large (its count and its head)
+    "follow delete": 8,
     "user update": 3,  # view upsert, author refresh on post views, ONE bulk of search keys
     # the post is live? (reactions and notifications each), reaction before, the like count,
     # the reaction, the author blocks the liker?, the notification
@@ -292,33 +300,43 @@ async def test_fan_out_takes_the_same_round_trips_for_3_or_30_followers():
 
 
 async def fan_out_to_3_or_30(stack: Stack, alice: User) -> None:
+    cap = stack.settings.timeline_max_entries
+    trims: dict[int, int] = {}
+
     async def post_with_followers(count_: int) -> OperationCount:
+        fans = []
         for n in range(count_):
             follower = stack.users.get(f"fan{n}") or await stack.sign_up(f"fan{n}")
             await follower.follow("alice")
+            fans.append(follower)
         await stack.settle()
-        await alice.post(f"to {count_}")
+        post_id = (await alice.post(f"to {count_}"))["id"]
+        # A deterministic fraction of deliveries also trims its owner: one skip query each.
+        trims[count_] = sum(trim_due(u.id, post_id, cap) for u in [alice, *fans])
         return await count(stack.settle)
 
     few, many = await post_with_followers(3), await post_with_followers(30)
 
-    assert few.round_trips == many.round_trips
-    assert few.by_collection[TIMELINE_ENTRIES] == many.by_collection[TIMELINE_ENTRIES] == 1
-    fanned_out = next(o for o in many.operations if o.collection == TIMELINE_ENTRIES)
-    assert len(fanned_out.shapes) == 31  # one bulk write: the author and 30 followers
+    assert few.round_trips - trims[3] == many.round_trips - trims[30]
+    # Is the author large (its head), ONE bulk write (the author and 30 followers), the trims.
+    assert many.by_collection[TIMELINE_ENTRIES] == 2 + trims[30]
+    fanned_out = next(o for o in many.operations if o.kind == "bulk_write")
+    assert fanned_out.collection == TIMELINE_ENTRIES
+    assert len(fanned_out.shapes) == 31
 
 
 async def test_a_change_costs_the_same_for_an_account_with_3_or_3000_followers():
     # Chunks larger than the fan-out, so that only the counters could make the costs differ.
     config = make_settings(rate_limits_enabled=False, projector_fanout_chunk=5000)
     async with running_stack(config) as stack:
-        few, many = (
+        (few, few_trims), (many, many_trims) = (
             await changes_of_an_account_with(stack, 3),
             await changes_of_an_account_with(stack, 3000),
         )
 
-    assert {name: c.round_trips for name, c in few.items()} == {
-        name: c.round_trips for name, c in many.items()
+    # Besides the trims: a deterministic fraction of deliveries also trims its owner's timeline.
+    assert {name: c.round_trips - few_trims.get(name, 0) for name, c in few.items()} == {
+        name: c.round_trips - many_trims.get(name, 0) for name, c in many.items()
     }
     for counted in (*few.values(), *many.values()):
         # No recount: nothing on the hot path counts documents (O(followers) on a server).
@@ -326,7 +344,9 @@ async def test_a_change_costs_the_same_for_an_account_with_3_or_3000_followers()
     assert few["post insert"].round_trips - CATCH_UP_OVERHEAD <= CHANGE_BUDGETS["post insert"]
 
 
-async def changes_of_an_account_with(stack: Stack, followers: int) -> dict[str, OperationCount]:
+async def changes_of_an_account_with(
+    stack: Stack, followers: int
+) -> tuple[dict[str, OperationCount], dict[str, int]]:
     """Round trips to project a post, its tombstone, a follow and an unfollow of an account with
     `followers` followers (edges seeded into the read model, its count set to match)."""
     star, fan = await stack.sign_up(f"star{followers}"), await stack.sign_up(f"fan{followers}")
@@ -363,7 +383,10 @@ async def changes_of_an_account_with(stack: Stack, followers: int) -> dict[str, 
     }
     page = await stack.user_page(star.handle)
     assert (page["followers_count"], page["posts_count"]) == (followers, 0)
-    return measured
+    cap = stack.settings.timeline_max_entries
+    owners = [star.id, *(f"seeded{n}" for n in range(followers))]
+    trims = {"post insert": sum(trim_due(owner, posted["id"], cap) for owner in owners)}
+    return measured, trims
 
 
 DISCOVERY_BUDGETS = {
@@ -472,8 +495,8 @@ DISCOVERY_CHANGE_BUDGETS = {
     # the edge upsert (or delete) + flag (or unflag) the blocked account's notifications
     "block insert": 2,
     "block delete": 2,
-    # the plain post insert (6) + for each of its 2 hashtags one recount and one bucket write
-    "post insert, 2 hashtags": 10,
+    # the plain post insert (7) + for each of its 2 hashtags one recount and one bucket write
+    "post insert, 2 hashtags": 11,
     "post tombstone, 2 hashtags": 10,  # the plain tombstone (6) + the same 2 x 2
 }
 
@@ -515,3 +538,122 @@ async def test_every_projected_discovery_change_stays_within_its_budget(
         if counted.round_trips - CATCH_UP_OVERHEAD > DISCOVERY_CHANGE_BUDGETS[name]
     }
     assert over == {}
+
+
+# ---- hybrid fan-out ----------------------------------------------------------------------------
+
+
+async def test_a_timeline_page_with_merged_posts_of_large_accounts_takes_at_most_three(
+    stack: Stack, bob: User
+):
+    # The read side alone: entries from 10 accounts and 3 large accounts in bob's head.
+    now = utc_now()
+    authors = [f"author{n}" for n in range(13)]
+    posts = [(str(ObjectId()), author) for author in authors for _ in range(5)]
+    await stack.read_database[POST_VIEWS].insert_many(
+        {
+            "_id": post_id,
+            "author_id": author,
+            "author": {"id": author, "handle": author, "display_name": "A"},
+            "author_seq": 1 + n % 5,
+            "text": "t",
+            "created_at": now - timedelta(seconds=n),
+            "reply_to": None,
+            "like_count": 0,
+            "repost_count": 0,
+            "reply_count": 0,
+        }
+        for n, (post_id, author) in enumerate(posts)
+    )
+    await stack.read_database[TIMELINE_ENTRIES].insert_many(
+        [
+            *(
+                {
+                    "_id": f"{bob.id}:{post_id}",
+                    "owner_id": bob.id,
+                    "post_id": post_id,
+                    "author_id": author,
+                    "created_at": now - timedelta(seconds=n),
+                }
+                for n, (post_id, author) in enumerate(posts)
+                if author not in authors[10:]
+            ),
+            {
+                "_id": head_id(bob.id),
+                "owner_id": bob.id,
+                "created_at": HEAD_AT,
+                "sources": {author: 1 for author in authors[10:]},
+                "large": False,
+            },
+        ]
+    )
+
+    with counting_operations() as first:
+        page = await bob.timeline(limit=10)
+    with counting_operations() as later:
+        second = await bob.timeline(limit=10, cursor=page["next_cursor"])
+
+    # Entries with the head, then hydration and merge in one, then what the reader liked and
+    # reposted on the page (`viewer.for_viewer`, one batched lookup).
+    assert first.round_trips == 3
+    assert later.round_trips == 4  # + the head again
+    assert len(page["items"]) == len(second["items"]) == 10
+
+
+async def test_a_large_account_posts_with_the_same_round_trips_for_3_or_30_followers():
+    config = make_settings(rate_limits_enabled=False, fanout_max_followers=3)
+    async with running_stack(config) as stack:
+        alice = await stack.sign_up("alice")
+        cap = stack.settings.timeline_max_entries
+        measured: dict[int, tuple[OperationCount, int]] = {}
+        for followers in (3, 30):
+            for n in range(followers):
+                fan = stack.users.get(f"fan{n}") or await stack.sign_up(f"fan{n}")
+                await fan.follow("alice")
+            await stack.settle()
+            post_id = (await alice.post(f"to {followers}"))["id"]
+            measured[followers] = (await count(stack.settle), trim_due(alice.id, post_id, cap))
+
+        (few, few_trims), (many, many_trims) = measured[3], measured[30]
+        assert few.round_trips - few_trims == many.round_trips - many_trims
+        # Its followers are not even read (the recount of its followers counts them).
+        assert not [o for o in many.operations if o.collection == FOLLOW_EDGES and o.kind == "find"]
+        written = [o for o in many.operations if o.kind == "bulk_write"]
+        assert [len(o.shapes) for o in written] == [1]  # the author's own timeline only
+
+
+@pytest.mark.parametrize("followers", [8, 16])
+async def test_crossing_the_threshold_writes_in_bulk_batches_of_the_fanout_chunk(followers: int):
+    chunk = 4
+    config = make_settings(
+        rate_limits_enabled=False, fanout_max_followers=followers, projector_fanout_chunk=chunk
+    )
+    async with running_stack(config) as stack:
+        alice = await stack.sign_up("alice")
+        fans = [await stack.sign_up(f"fan{n}") for n in range(followers)]
+        for _ in range(3):
+            await alice.post("before")
+        for fan in fans[:-1]:
+            await fan.follow("alice")
+        await stack.settle()
+
+        await fans[-1].follow("alice")
+        up = await count(stack.settle)  # the last follow makes alice large
+        await fans[-1].unfollow("alice")
+        down = await count(stack.settle)  # and its undoing small again
+
+        cap = stack.settings.timeline_max_entries
+        down_trims = sum(trim_due(f.id, alice.id, cap) for f in fans)
+        # Up: each follower's head and entries (2 writes); down: 3 entries and the head (2).
+        for crossing, trims, writes in ((up, 1, 2), (down, down_trims, 5)):
+            bulks = [o for o in crossing.operations if o.kind == "bulk_write"]
+            assert all(len(o.shapes) <= chunk for o in bulks)
+            assert sum(len(o.shapes) for o in bulks) >= writes * (followers - 1)
+            # Besides bulk writes, a crossing costs the same however many followers there are.
+            others = crossing.round_trips - len(bulks) - trims
+            assert others == CROSSING_OTHERS[crossing is up]
+
+
+# Round trips of a crossing's settle besides its bulk writes and trims: the follow change itself,
+# the counters, the decision's two reads, one read of the followers (and, down, of the posts).
+CROSSING_OTHERS = {True: 17, False: 14}

@@ -64,3 +64,30 @@ def test_the_projector_identity_is_the_pod_name_when_kubernetes_gives_one(monkey
 
     assert settings.projector_identity == "microblog-projector-7d9f-abcde"
     assert settings.projector_leader_election == "kubernetes"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("FANOUT_MAX_FOLLOWERS", "0"),
+        ("FANOUT_MAX_FOLLOWERS", "many"),
+        ("TIMELINE_MAX_ENTRIES", "0"),
+        ("TIMELINE_MAX_ENTRIES", "1000000"),
+    ],
+)
+def test_a_fan_out_threshold_or_timeline_cap_out_of_range_is_refused(monkeypatch, variable, value):
+    monkeypatch.setenv(variable, value)
+
+    with pytest.raises(SystemExit) as stopped:
+        get_settings()
+
+    assert variable in str(stopped.value)
+
+
+def test_the_fan_out_threshold_and_timeline_cap_are_read_from_the_environment(monkeypatch):
+    monkeypatch.setenv("FANOUT_MAX_FOLLOWERS", "5000")
+    monkeypatch.setenv("TIMELINE_MAX_ENTRIES", "300")
+
+    settings = get_settings()
+
+    assert (settings.fanout_max_followers, settings.timeline_max_entries) == (5000, 300)

@@ -1,6 +1,6 @@
 """The signed-in user's home timeline."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from query_service.api.dependencies import Page, ReadDatabase, post_page
 from query_service.api.schemas import PostPage
@@ -17,7 +17,8 @@ router = APIRouter(tags=["timeline"])
     responses=problem_responses(400, 401),
 )
 async def home_timeline(
-    principal: CurrentPrincipal, page: Page, database: ReadDatabase
+    principal: CurrentPrincipal, page: Page, database: ReadDatabase, request: Request
 ) -> PostPage:
-    found = await timeline_page(database, principal.user_id, page.limit, page.position)
+    max_entries = request.app.state.settings.timeline_max_entries
+    found = await timeline_page(database, principal.user_id, page.limit, page.position, max_entries)
     return await post_page(database, principal, found)

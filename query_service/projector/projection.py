@@ -38,6 +38,9 @@ OwnedCollections = dict[str, list[IndexModel]]
 class ProjectionSettings:
     backfill_limit: int
     fanout_chunk: int
+    # Hybrid fan-out and the timeline cap (FANOUT_MAX_FOLLOWERS, TIMELINE_MAX_ENTRIES).
+    fanout_max_followers: int
+    timeline_max_entries: int
 
 
 @dataclass
@@ -62,6 +65,11 @@ class ProjectionContext:
     def collection(self, name: str) -> Collection:
         return self.database[self.prefix + name]
 
+    @property
+    def rebuilding(self) -> bool:
+        """Whether a rebuild is writing (into its shadows): `finish_rebuild` follows."""
+        return bool(self.prefix)
+
     def stale_ids(self, projection: str) -> set[str]:
         return self.stale.setdefault(projection, set())
 
@@ -83,3 +91,7 @@ class Projection:
     async def finish_batch(self, context: ProjectionContext) -> None:
         """Called once the batch's changes are applied, for what is decided once per batch
         (never counters: those are exact after every change)."""
+
+    async def finish_rebuild(self, context: ProjectionContext) -> None:
+        """Called once a rebuild's shadows have caught up, right before they are swapped in: for
+        work that only the complete state can decide (trimming timelines to their cap)."""

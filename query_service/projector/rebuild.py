@@ -11,7 +11,9 @@ longer reaches, a dropped write-model collection) or when an operator asks. The 
 3. Follow the stream from the mark into the shadows until it reaches the present, then drop the
    counter stubs left for documents that never came (`read_models/counters.py`: in `_id` order a
    reply may be replayed before its parent, so the shadows' counters may create a parent's
-   document first; a stub still there now belongs to a parent that is gone).
+   document first; a stub still there now belongs to a parent that is gone). Then each
+   projection finishes what needs the complete state (`finish_rebuild`: trimming timelines to
+   their cap).
 4. Swap each shadow in with `renameCollection` + `dropTarget` (atomic per collection).
 
 If the history no longer reaches the mark (the rebuild's own writes can push it out of a small
@@ -106,6 +108,11 @@ async def drop_counter_stubs(shadow: ProjectionContext) -> None:
             dropped = await counters.drop_stubs(shadow, counted)
             if dropped:
                 log.info("rebuild: dropped %d counter stubs of %s", dropped, counted.collection)
+
+
+async def finish_rebuild(shadow: ProjectionContext) -> None:
+    for projection in PROJECTIONS:
+        await projection.finish_rebuild(shadow)
 
 
 async def swap_in(database: Database) -> None:

@@ -127,6 +127,8 @@ class Projector:
             settings=ProjectionSettings(
                 backfill_limit=settings.projector_backfill_limit,
                 fanout_chunk=settings.projector_fanout_chunk,
+                fanout_max_followers=settings.fanout_max_followers,
+                timeline_max_entries=settings.timeline_max_entries,
             ),
             on_fanout=self.metrics.fanned_out,
         )
@@ -296,6 +298,7 @@ class Projector:
                 "A larger oplog (or EMBEDDED_CHANGE_HISTORY) makes room for it."
             ) from error
         await rebuild.drop_counter_stubs(shadow)
+        await rebuild.finish_rebuild(shadow)
         await rebuild.swap_in(database)
         token = stream.resume_token
         if token is None:

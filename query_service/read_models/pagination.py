@@ -11,16 +11,26 @@ from typing import Any, Generic, TypeVar
 Item = TypeVar("Item")
 
 
+# Entries shown by earlier pages: never more than the largest TIMELINE_MAX_ENTRIES.
+MAX_SHOWN = 100_000
+
+
 class InvalidCursor(Exception):
     pass
 
 
 @dataclass(frozen=True)
 class Position:
-    """Where a page ended: the last item's time and id, in newest-first order."""
+    """Where a page ended: the last item's time and id, in newest-first order.
+
+    A home timeline also carries how many of its entries earlier pages showed (pages show at most
+    TIMELINE_MAX_ENTRIES of them) and whether it merges posts of large accounts.
+    """
 
     created_at: datetime
     id: str
+    shown: int = 0
+    merging: bool = False
 
 
 @dataclass(frozen=True)
@@ -30,9 +40,12 @@ class Page(Generic[Item]):
 
 
 def encode_cursor(position: Position) -> str:
-    payload = json.dumps(
-        {"t": position.created_at.isoformat(), "id": position.id}, separators=(",", ":")
-    )
+    fields: dict[str, Any] = {"t": position.created_at.isoformat(), "id": position.id}
+    if position.shown:
+        fields["n"] = position.shown
+    if position.merging:
+        fields["m"] = 1
+    payload = json.dumps(fields, separators=(",", ":"))
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
@@ -42,7 +55,12 @@ def decode_cursor(cursor: str) -> Position:
         payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
         created_at = datetime.fromisoformat(payload["t"])
         item_id = payload["id"]
+        shown, merging = payload.get("n", 0), payload.get("m", 0)
         if not isinstance(item_id, str) or created_at.tzinfo is None:
+            raise InvalidCursor(cursor)
+        if type(shown) is not int or not 0 <= shown <= MAX_SHOWN or type(merging) is not int:
+            raise InvalidCursor(cursor)
+        if merging not in (0, 1):
             raise InvalidCursor(cursor)
         # In UTC, as stored; an offset that pushes the time past year 1-9999 is not a cursor.
         created_at = created_at.astimezone(UTC)
@@ -57,7 +75,7 @@ def decode_cursor(cursor: str) -> Position:
         RecursionError,
     ) as error:
         raise InvalidCursor(cursor) from error
-    return Position(created_at=created_at, id=item_id)
+    return Position(created_at=created_at, id=item_id, shown=shown, merging=merging == 1)
 
 
 def after(position: Position | None, id_field: str) -> dict[str, Any]:

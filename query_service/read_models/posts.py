@@ -57,6 +57,9 @@ class PostView(TypedDict):
     text: str
     created_at: datetime
     reply_to: str | None
+    # The replied-to post's author when it is someone else (the Mastodon reply rule of home
+    # timelines); None for a top-level post or a reply to oneself.
+    reply_to_author_id: str | None
     like_count: int
     repost_count: int
     reply_count: int
@@ -81,6 +84,14 @@ def shown_in_explore(post: dict[str, Any]) -> bool:
     return post.get("reply_to") is None or post.get("reply_to_author_id") == post["author_id"]
 
 
+def replied_to_other(post: dict[str, Any]) -> str | None:
+    """The author a post replies to, unless it is a top-level post or a reply to oneself."""
+    replied = post.get("reply_to_author_id")
+    if replied is None or str(replied) == str(post["author_id"]):
+        return None
+    return str(replied)
+
+
 class PostsProjection(Projection):
     name = "posts"
     consumes = (USERS, POSTS)
@@ -97,6 +108,11 @@ class PostsProjection(Projection):
             # writes them with the rest of the view.
             IndexModel([("in_explore", ASCENDING), *NEWEST_FIRST], name="explore_newest"),
             IndexModel([("terms", ASCENDING), *NEWEST_FIRST], name="terms_newest"),
+            # timelines.py: replies to an account by the accounts a new follower follows
+            IndexModel(
+                [("reply_to_author_id", ASCENDING), ("author_id", ASCENDING), *NEWEST_FIRST],
+                name="replies_to_author",
+            ),
         ]
     }
     counted = (POST_COUNTS,)
@@ -150,6 +166,7 @@ async def _view_update(context: ProjectionContext, post: dict[str, Any]) -> dict
             "text": post["text"],
             "created_at": post["created_at"],
             "reply_to": str(post["reply_to"]) if post.get("reply_to") else None,
+            "reply_to_author_id": replied_to_other(post),
             "terms": search_terms_of(post["text"]),
             "in_explore": shown_in_explore(post),
         },

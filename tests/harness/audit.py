@@ -6,6 +6,11 @@
   (follower, followee), a handle), which `_id`s alone would not show;
 - counter mismatches: a counter (followers, following, posts, replies, ...) that differs;
 - field mismatches: any other field that differs.
+
+Timeline entries depend on history once timelines are trimmed; given the specification's
+`TimelineSpec` and who ever followed whom, they are audited against what is guaranteed instead
+(`tests/reference_model.py`): an entry the uncapped timeline does not hold is extra, a guaranteed
+one that is missing is lost, and the timelines' heads are compared exactly.
 """
 
 from collections import Counter
@@ -15,6 +20,7 @@ from typing import Any
 from query_service.read_models.counters import WITHOUT_MARKS
 from query_service.read_models.registry import READ_MODEL_COLLECTIONS
 from service_kit.mongo import Database
+from tests.reference_model import TimelineSpec
 
 Documents = dict[str, list[dict[str, Any]]]
 
@@ -77,11 +83,50 @@ async def snapshot(database: Database) -> Documents:
     }
 
 
-def audit_read_models(actual: Documents, reference: Documents) -> Audit:
+def audit_read_models(
+    actual: Documents,
+    reference: Documents,
+    timelines: TimelineSpec | None = None,
+    ever_followed: set[tuple[str, str]] | None = None,
+) -> Audit:
+    """Compare document by document; with `timelines`, entries by what is guaranteed."""
     audit = Audit()
     for name in sorted(set(actual) | set(reference)):
-        _audit_collection(audit, name, actual.get(name, []), reference.get(name, []))
+        documents, wanted = actual.get(name, []), reference.get(name, [])
+        if name == "timeline_entries" and timelines is not None:
+            _audit_entries(audit, documents, timelines, ever_followed or set())
+            documents = [d for d in documents if "post_id" not in d]
+            wanted = [d for d in wanted if "post_id" not in d]
+        _audit_collection(audit, name, documents, wanted)
     return audit
+
+
+def _audit_entries(
+    audit: Audit,
+    actual: list[dict[str, Any]],
+    timelines: TimelineSpec,
+    ever_followed: set[tuple[str, str]],
+) -> None:
+    entries = [d for d in actual if "post_id" in d]
+    audit.documents += len(entries)
+    for owner, uncapped in timelines.uncapped.items():
+        wanted = {entry["_id"]: entry for entry in uncapped}
+        mine = [entry for entry in entries if entry["owner_id"] == owner]
+        for entry in mine:
+            if entry["_id"] not in wanted:
+                audit.extra += 1
+                audit.note(f"extra timeline_entries {entry['_id']}")
+            elif entry != wanted[entry["_id"]]:
+                _audit_fields(audit, "timeline_entries", entry, wanted[entry["_id"]])
+        missing = timelines.guaranteed(owner, ever_followed) - {e["post_id"] for e in mine}
+        for post_id in sorted(missing):
+            audit.lost += 1
+            audit.note(f"lost timeline_entries {owner}:{post_id}")
+    repeated = Counter((entry["owner_id"], entry["post_id"]) for entry in entries)
+    for key, times in repeated.items():
+        if times > 1:
+            audit.duplicated += times - 1
+            audit.note(f"duplicated timeline_entries {key} x{times}")
 
 
 def _audit_collection(

@@ -10,11 +10,13 @@ written stays, nothing in memory survives. A fresh `Projector` then starts from 
 checkpoint. Some kills are preceded by a deleted checkpoint or an operator's rebuild request, so
 that later kills land in the middle of a rebuild.
 
-At the end the writers stop, a fresh projector catches up, and the read models are audited twice:
-against the specification (`tests.reference_model.expected_read_models`) and against a clean
-rebuild from the write model (checkpoint deleted, a fresh projector rebuilds into shadows and
-swaps them in). The summary counts lost, extra and duplicated entries and wrong counters; the exit
-status is non-zero when any of them is not zero.
+At the end the writers stop, a fresh projector catches up, and the read models are audited
+against the specification (`tests.reference_model`; trimmed timelines against what is guaranteed
+of them), and so is a clean rebuild from the write model (checkpoint deleted, a fresh projector
+rebuilds into shadows and swaps them in), which must equal it exactly. Small fan-out thresholds
+and timeline caps make accounts cross the threshold and timelines be trimmed. The summary counts
+lost, extra and duplicated entries and wrong counters; the exit status is non-zero when any of
+them is not zero.
 """
 
 import argparse
@@ -37,7 +39,7 @@ from service_kit.settings import Settings
 from tests.harness.audit import Audit, audit_read_models, snapshot
 from tests.harness.kills import Kill, kill, where_suspended
 from tests.histories import TEXTS, Step, Writers
-from tests.reference_model import expected_read_models
+from tests.reference_model import expected_read_models, expected_timelines
 from tests.support import make_settings, store
 
 # Mixed writes, weighted so that timelines grow: more posts and follows than deletes and unfollows.
@@ -63,6 +65,9 @@ class HarnessConfig:
     backfill_limit: int = 10
     batch_size: int = 50
     concurrency: int = 8  # PROJECTOR_CONCURRENCY: changes of a batch applied at once
+    # Small, so that accounts cross the fan-out threshold both ways and timelines are trimmed.
+    fanout_max_followers: int = 10
+    timeline_max_entries: int = 40
     # A kill comes a random 0..max_kill_delay seconds after its turn (see `_killer`).
     max_kill_delay: float = 0.2
     # Every n-th kill first deletes the checkpoint or requests a rebuild (alternately), and the
@@ -74,6 +79,8 @@ class HarnessConfig:
             projector_backfill_limit=self.backfill_limit,
             projector_batch_size=self.batch_size,
             projector_concurrency=self.concurrency,
+            fanout_max_followers=self.fanout_max_followers,
+            timeline_max_entries=self.timeline_max_entries,
             # Room for every event of the run: the harness is about kills, not a short oplog.
             embedded_change_history=max(200_000, self.changes * 60),
             log_level="WARNING",
@@ -95,6 +102,9 @@ class Summary:
     failures: list[str] = field(default_factory=list)
     audit: Audit = field(default_factory=Audit)
     rebuild_audit: Audit = field(default_factory=Audit)
+    # At the end: accounts over the fan-out threshold, timelines longer than the cap.
+    large_accounts: int = 0
+    timelines_over_cap: int = 0
     elapsed_seconds: float = 0.0
     peak_rss_mib: float = 0.0
 
@@ -122,7 +132,9 @@ class Summary:
             f"seed                      {self.config.seed}",
             f"writers                   {self.config.writers} (users {self.config.users}, "
             f"backfill limit {self.config.backfill_limit}, batch {self.config.batch_size}, "
-            f"concurrency {self.config.concurrency})",
+            f"concurrency {self.config.concurrency}, "
+            f"fan-out threshold {self.config.fanout_max_followers}, "
+            f"timeline cap {self.config.timeline_max_entries})",
             f"changes written           {self.changes} (in {self.steps} writer steps)",
             f"kills                     {self.kills}",
             f"  mid-batch               {self.kills_mid_batch}",
@@ -133,14 +145,15 @@ class Summary:
             f"rebuilds triggered        {self.rebuild_triggers} (started {self.rebuilds_started}, "
             "counting restarts of killed ones)",
             f"documents checked         {audit.documents}",
-            f"lost                      {audit.lost} (vs a clean rebuild: {rebuilt.lost})",
-            f"extra                     {audit.extra} (vs a clean rebuild: {rebuilt.extra})",
-            f"duplicated                {audit.duplicated} "
-            f"(vs a clean rebuild: {rebuilt.duplicated})",
+            f"large accounts at the end {self.large_accounts} "
+            f"(timelines over the cap: {self.timelines_over_cap})",
+            f"lost                      {audit.lost} (clean rebuild: {rebuilt.lost})",
+            f"extra                     {audit.extra} (clean rebuild: {rebuilt.extra})",
+            f"duplicated                {audit.duplicated} (clean rebuild: {rebuilt.duplicated})",
             f"counter mismatches        {audit.counter_mismatches} "
-            f"(vs a clean rebuild: {rebuilt.counter_mismatches})",
+            f"(clean rebuild: {rebuilt.counter_mismatches})",
             f"other field mismatches    {audit.field_mismatches} "
-            f"(vs a clean rebuild: {rebuilt.field_mismatches})",
+            f"(clean rebuild: {rebuilt.field_mismatches})",
             f"elapsed                   {self.elapsed_seconds:.1f} s",
             f"peak RSS                  {self.peak_rss_mib:.0f} MiB",
             f"result                    {'OK' if self.ok else 'FAILED'}",
@@ -206,7 +219,7 @@ async def run_harness(config: HarnessConfig, progress: Progress = lambda _: None
         await counting
         await witness.close()
         await run.end_projector()  # not counted: the audit starts from a stopped projector
-        await _audit(run)
+        await _audit(run, writers.ever_followed)
     summary.elapsed_seconds = time.monotonic() - started
     summary.peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return summary
@@ -342,14 +355,27 @@ async def _trigger_rebuild(run: Run, *, rebuild_by_request: bool) -> None:
 # ---- the audit ----------------------------------------------------------------------------------
 
 
-async def _audit(run: Run) -> None:
-    """A fresh projector catches up; compare with the specification, then with a clean rebuild."""
+async def _audit(run: Run, ever_followed: set[tuple[str, str]]) -> None:
+    """A fresh projector catches up; compare with the specification (trimmed timelines with what
+    is guaranteed of them), then a clean rebuild with the specification exactly."""
     database, settings = run.database, run.settings
     run.progress(f"writers done: {run.summary.changes} changes; final catch-up")
     await Projector(database, settings).catch_up()
     live = await snapshot(database)
-    expected = await expected_read_models(database, settings.projector_backfill_limit)
-    run.summary.audit = audit_read_models(live, expected)
+    rule = (
+        settings.projector_backfill_limit,
+        settings.fanout_max_followers,
+        settings.timeline_max_entries,
+    )
+    expected = await expected_read_models(
+        database, rule[0], fanout_max_followers=rule[1], timeline_max_entries=rule[2]
+    )
+    timelines = await expected_timelines(database, *rule)
+    run.summary.audit = audit_read_models(live, expected, timelines, ever_followed)
+    run.summary.large_accounts = len(timelines.large)
+    run.summary.timelines_over_cap = sum(
+        1 for entries in timelines.uncapped.values() if len(entries) > timelines.max_entries
+    )
 
     run.progress("clean rebuild")
     mark = await operation_time(database)
@@ -358,7 +384,7 @@ async def _audit(run: Run) -> None:
     await rebuilder.catch_up()
     if rebuilder.status.rebuilds != 1 or await operation_time(database) <= mark:
         raise RuntimeError("the clean rebuild did not run")
-    run.summary.rebuild_audit = audit_read_models(live, await snapshot(database))
+    run.summary.rebuild_audit = audit_read_models(await snapshot(database), expected)
 
 
 # ---- command line -------------------------------------------------------------------------------
@@ -376,6 +402,8 @@ def parse_config(argv: list[str]) -> HarnessConfig:
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--concurrency", type=int, default=defaults.concurrency)
     parser.add_argument("--rebuild-every", type=int, default=defaults.rebuild_every)
+    parser.add_argument("--fanout-max-followers", type=int, default=defaults.fanout_max_followers)
+    parser.add_argument("--timeline-max-entries", type=int, default=defaults.timeline_max_entries)
     options = parser.parse_args(argv)
     return HarnessConfig(
         changes=options.changes,
@@ -387,6 +415,8 @@ def parse_config(argv: list[str]) -> HarnessConfig:
         batch_size=options.batch_size,
         concurrency=options.concurrency,
         rebuild_every=options.rebuild_every,
+        fanout_max_followers=options.fanout_max_followers,
+        timeline_max_entries=options.timeline_max_entries,
     )
 
 

@@ -23,6 +23,7 @@ REBUILD_STAGES = {
     "prepare_shadows": "preparing shadows",
     "replay_write_model": "replaying",
     "Projector._catch_up": "catching up",
+    "finish_rebuild": "finishing",
     "swap_in": "swapping in",
     "drop_shadows": "dropping shadows",
     "Projector._save": "checkpointing",
