@@ -5,11 +5,10 @@ A notification's position in its owner's list is (created_at, key), newest first
 the command side can store "read up to here" from the id alone, without reading a read model.
 """
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from service_kit import opaque_tokens
 
 # Keys are built by the projector from ids (`like:<user>:<post>`, ...); anything longer is not one.
 MAX_KEY_CHARS = 120
@@ -26,18 +25,15 @@ class NotificationPosition:
 
 
 def encode_notification_id(position: NotificationPosition) -> str:
-    payload = json.dumps(
-        {"t": position.created_at.astimezone(UTC).isoformat(), "k": position.key},
-        separators=(",", ":"),
+    return opaque_tokens.encode(
+        {"t": position.created_at.astimezone(UTC).isoformat(), "k": position.key}
     )
-    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
 def decode_notification_id(value: str) -> NotificationPosition:
     """The position an id encodes; `InvalidNotificationId` for anything this API did not issue."""
     try:
-        padded = value + "=" * (-len(value) % 4)
-        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        payload = opaque_tokens.decode(value)
         created_at = datetime.fromisoformat(payload["t"])
         key = payload["k"]
         if not isinstance(key, str) or not 0 < len(key) <= MAX_KEY_CHARS:
@@ -47,7 +43,6 @@ def decode_notification_id(value: str) -> NotificationPosition:
         key.encode("utf-8")  # lone surrogates cannot be stored
         created_at = created_at.astimezone(UTC)
     except (
-        binascii.Error,
         UnicodeError,
         ValueError,
         KeyError,

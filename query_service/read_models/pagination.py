@@ -1,12 +1,11 @@
 """Keyset pagination with opaque cursors: a page resumes strictly after the last item shown."""
 
-import base64
-import binascii
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
+
+from service_kit import opaque_tokens
 
 Item = TypeVar("Item")
 
@@ -45,14 +44,12 @@ def encode_cursor(position: Position) -> str:
         fields["n"] = position.shown
     if position.merging:
         fields["m"] = 1
-    payload = json.dumps(fields, separators=(",", ":"))
-    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+    return opaque_tokens.encode(fields)
 
 
 def decode_cursor(cursor: str) -> Position:
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        payload = opaque_tokens.decode(cursor)
         created_at = datetime.fromisoformat(payload["t"])
         item_id = payload["id"]
         shown, merging = payload.get("n", 0), payload.get("m", 0)
@@ -66,7 +63,6 @@ def decode_cursor(cursor: str) -> Position:
         created_at = created_at.astimezone(UTC)
         item_id.encode("utf-8")  # lone surrogates cannot go into a BSON query
     except (
-        binascii.Error,
         UnicodeError,
         ValueError,
         KeyError,
@@ -123,21 +119,18 @@ class KeyPosition:
 
 
 def encode_key_cursor(position: KeyPosition) -> str:
-    payload = json.dumps({"k": position.key, "id": position.id}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+    return opaque_tokens.encode({"k": position.key, "id": position.id})
 
 
 def decode_key_cursor(cursor: str) -> KeyPosition:
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        payload = opaque_tokens.decode(cursor)
         key, item_id = payload["k"], payload["id"]
         if not isinstance(key, str) or not isinstance(item_id, str):
             raise InvalidCursor(cursor)
         key.encode("utf-8")  # lone surrogates cannot go into a BSON query
         item_id.encode("utf-8")
     except (
-        binascii.Error,
         UnicodeError,
         ValueError,
         KeyError,
