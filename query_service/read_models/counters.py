@@ -73,6 +73,13 @@ class Tally:
     key: str
     # Further equalities a membership must match (likes and reposts share one collection).
     where: tuple[tuple[str, Any], ...] = ()
+    # Or the whole filter of a document's memberships, from its id (an hour's posts of a tag).
+    query: Callable[[str], dict[str, Any]] | None = None
+
+    def members_of(self, document_id: str) -> dict[str, Any]:
+        if self.query is not None:
+            return self.query(document_id)
+        return {self.key: document_id, **dict(self.where)}
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,6 +93,9 @@ class CountedDocument:
     collection: str
     identity: str
     fields: tuple[tuple[str, Tally | None], ...]
+    # A document that holds counts only (a trending bucket): no change creates it, so a count
+    # does, with these fields from its id, and it goes once every count is 0 again.
+    made_by_counts: Callable[[str], dict[str, Any]] | None = None
 
     def counter(self, document_id: str, field: str) -> "Counter":
         return Counter(self, document_id, field)
@@ -168,15 +178,20 @@ async def _add(context: ProjectionContext, change: Change, counter: Counter, del
         "$inc": {counter.field: delta},
         "$push": {MARKS: {"$each": [mark], "$slice": -MARKS_KEPT}},
     }
-    if delta > 0 and context.stub_counters:
+    made_by_counts = counter.document.made_by_counts
+    if delta > 0 and (context.stub_counters or made_by_counts is not None):
+        seed = made_by_counts(counter.document_id) if made_by_counts is not None else {}
         try:
-            stub = {"$setOnInsert": counter.document.zeros(but=counter.field)}
+            stub = {"$setOnInsert": {**counter.document.zeros(but=counter.field), **seed}}
             await collection.update_one(guard, {**update, **stub}, upsert=True)
             return
         except DuplicateKeyError:
             pass  # it exists: with this mark already, or created meanwhile (then counted below)
     # Matching nothing means the mark is there (the change came again) or the document is gone.
     await collection.update_one(guard, update)
+    if delta < 0 and made_by_counts is not None:
+        # Also when the update matched nothing: a crash may have come between the two.
+        await collection.delete_one({"_id": counter.document_id, **counter.document.zeros()})
 
 
 async def recount(context: ProjectionContext, counters: Iterable[Counter]) -> None:
@@ -186,10 +201,20 @@ async def recount(context: ProjectionContext, counters: Iterable[Counter]) -> No
         if tally is None:
             continue
         members = context.collection(tally.members)
-        count = await members.count_documents({tally.key: counter.document_id, **dict(tally.where)})
-        await context.collection(counter.document.collection).update_one(
-            {"_id": counter.document_id}, {"$set": {counter.field: count}}
-        )
+        count = await members.count_documents(tally.members_of(counter.document_id))
+        documents = context.collection(counter.document.collection)
+        made_by_counts = counter.document.made_by_counts
+        if made_by_counts is None:
+            await documents.update_one(
+                {"_id": counter.document_id}, {"$set": {counter.field: count}}
+            )
+        elif count:
+            seed = made_by_counts(counter.document_id)
+            await documents.update_one(
+                {"_id": counter.document_id}, {"$set": {counter.field: count, **seed}}, upsert=True
+            )
+        else:
+            await documents.delete_one({"_id": counter.document_id, **counter.document.zeros()})
 
 
 async def drop_stubs(context: ProjectionContext, counted: CountedDocument) -> int:

@@ -23,6 +23,7 @@ from query_service.projector.projection import (
 )
 from query_service.read_models import counters, pagination
 from query_service.read_models.counters import WITHOUT_MARKS, CountedDocument, Counter, Tally
+from query_service.read_models.hashtags import bucket_counters
 from query_service.read_models.names import POST_REACTIONS, POST_VIEWS, USER_VIEWS
 from query_service.read_models.pagination import Page, Position
 from query_service.read_models.users import USER_COUNTS
@@ -153,7 +154,7 @@ def counted_by(post: Mapping[str, Any] | None) -> list[Counter]:
     found = [USER_COUNTS.counter(str(post["author_id"]), "posts_count")]
     if post.get("reply_to"):
         found.append(POST_COUNTS.counter(str(post["reply_to"]), "reply_count"))
-    return found
+    return found + bucket_counters(post)
 
 
 async def _view_update(context: ProjectionContext, post: dict[str, Any]) -> dict[str, Any]:
