@@ -639,6 +639,25 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
     # the trims make up whatever the deletes and unfollows did not remove.
     trim_share = max(0.0, 1.0 - removed / written) if design.cap else 0.0
 
+    # The marks a post view's counter update carries: its k-th counted change (a like, repost or
+    # reply to it) pushes the k-th mark, so the array holds min(k, MARKS_KEPT). A post's counted
+    # changes are assumed proportional to its author's followers (its reach), so a counted
+    # change lands on a post by an author with d followers with probability proportional to d.
+    engagement = r.like + r.repost + r.reply
+    mean_followers = max(1e-9, sum(graph.followers) / len(graph.followers))
+
+    def marks_held(d: int) -> float:
+        """Mean marks over the counted changes of a post that gets L of them."""
+        changes = engagement * d / mean_followers
+        if changes <= 0:
+            return 0.0
+        if changes <= MARKS_KEPT:
+            return (changes + 1) / 2
+        full = MARKS_KEPT * (MARKS_KEPT + 1) / 2 + (changes - MARKS_KEPT) * MARKS_KEPT
+        return full / changes
+
+    post_marks = expectation(followees, lambda d: Cost(docs_written=marks_held(d))).docs_written
+
     def membership() -> Cost:
         """counters.py:change_membership reads the membership before it counts (O(1) counters;
         before them, the membership was written without a look)."""
@@ -657,10 +676,15 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
 
     def post_count(changed: bool) -> Cost:
         """A post view's counter (reply, like or repost count): one guarded update when it
-        changes. Before O(1) counters, PostsProjection.finish_batch, per stale post: a
-        count_documents and an update_one (a no-op write when the count did not change)."""
+        changes, with the marks the view holds (post_marks). Before O(1) counters,
+        PostsProjection.finish_batch, per stale post: a count_documents and an update_one (a
+        no-op write when the count did not change)."""
         if design.counters:
-            return write(sizes, "post_views.counter") if changed else Cost()
+            if not changed:
+                return Cost()
+            marks = post_marks * sizes["marks"] / MARKS_KEPT
+            entry = sizes["post_views.reply_count"] + marks
+            return Cost(round_trips=1, docs_written=1, oplog_bytes=entry, marks_bytes=marks)
         return rt(1) + (write(sizes, "post_views.reply_count") if changed else rt(1))
 
     # runner.py: per full batch of BATCH_SIZE changes, one getMore on the change stream and one
@@ -1105,7 +1129,7 @@ def report(config: Config, graph: Graph, sizes: OplogSizes, results: list[Result
         f"(alpha {config.follower_alpha}, scale {graph.scale:.3f} calibrated, at most "
         f"{config.max_followers:,}); following counts Pareto II (alpha {config.following_alpha}, "
         f"at most {config.max_following:,}, same mean)",
-        f"- mean followers = deliveries per post with full fan-out: "
+        f"- mean followers = deliveries per post (not a reply) with full fan-out: "
         f"{sum(followers) / len(followers):.2f} (target {config.target_deliveries:g})",
         f"- median followers {sorted(followers)[len(followers) // 2]}, max {max(followers):,}",
         f"- accounts with >= {config.threshold:,} followers: {len(high):,} "

@@ -149,6 +149,26 @@ def test_round_trips_follow_the_code_paths(tiny) -> None:
     assert row(code.changes, "like/repost insert").per_call.round_trips == 7 + PER_BATCH
 
 
+def test_a_post_views_counter_carries_the_marks_its_counted_changes_pushed() -> None:
+    sizes = cm.measure_oplog_sizes(TINY.text_chars)
+    per_mark = sizes["marks"] / cm.MARKS_KEPT
+
+    def like_marks(graph: cm.Graph) -> float:
+        result = cm.model(TINY, graph, sizes, cm.CODE)
+        return row(result.changes, "like/repost insert").per_call.marks_bytes / per_mark
+
+    # Nobody reads a post of an account without followers: no likes, no marks.
+    assert like_marks(degenerate(0)) == 0
+    # A post of a typical account gets a few counted changes: about half of them on average.
+    ratios = TINY.ratios
+    engagement = ratios.like + ratios.repost + ratios.reply
+    assert like_marks(degenerate(75)) == pytest.approx((engagement + 1) / 2)
+    # Next to a star, whose posts get thousands (and nearly all the likes), most counter updates
+    # carry nearly full arrays, never more than MARKS_KEPT.
+    star = cm.Graph([75] * 999 + [10_000_000], [75] * 1000, 1.0, [0])
+    assert cm.MARKS_KEPT * 0.8 < like_marks(star) < cm.MARKS_KEPT
+
+
 def test_cursor_round_trips() -> None:
     assert cm.cursor_round_trips(0, 100) == 1
     assert cm.cursor_round_trips(100, 100) == 1
