@@ -2,22 +2,38 @@
 
 A deterministic simulation (seeded `random`, plain Python) over a generated power-law follow graph.
 It counts, per API call type and per change type the projector handles, the MongoDB round trips,
-documents read and written, index keys counted by recounts (none since O(1) counters; the last
-design keeps them for comparison), and estimated oplog bytes, for these designs:
+documents read and written, index keys counted by recounts (the hashtag buckets' recounts; the
+last design adds the user and post counters' recounts of before O(1) counters, for comparison),
+and estimated oplog bytes, for these designs:
 
-- `full`: the code as it is: every post is fanned out to every follower; a timeline page is one
-  query on `timeline_entries` plus one hydration of `post_views`; timelines are never trimmed.
-- `hybrid`: planned hybrid fan-out (issue 7, item 2): authors with at least `--threshold`
-  followers are not fanned out, their followers merge their recent posts at read time with one
-  `$in` query on `post_views` (a page is 3 round trips for those readers); timelines are capped
-  at TIMELINE_MAX_ENTRIES and trimmed. Everything else stays as in the code.
-- counters: exact O(1) counters (query_service/read_models/counters.py): per changed membership,
-  one read of it and one guarded update per counter, whose `$push`/`$slice` of the counter marks
-  rewrites up to MARKS_KEPT marks in the oplog. The last design recounts with `count_documents`
-  at the end of every batch instead, as the code did before, for comparison.
+- `full fan-out`: for comparison, the timelines before hybrid fan-out: every post is fanned out
+  to every follower (no timeline heads, no threshold decisions), never trimmed.
+- `hybrid fan-out`: hybrid fan-out as built (`read_models/timelines.py`) without the cap:
+  authors with at least `--threshold` followers are not fanned out, their followers merge their
+  posts at read time in the page's one `post_views` query; the author's timeline head says which
+  path a post or a follow takes, and every follow change costs the threshold decision (2 reads).
+  Crossings of the threshold are rare and not modelled.
+- `hybrid fan-out + cap`: the code as it is: timelines are also trimmed to TIMELINE_MAX_ENTRIES
+  on 1 in max(1, C // 2) deliveries and after each follow's backfill (one skip query, then one
+  delete_many of what is beyond the cap: a full timeline at steady state).
+- `..., recounts`: the code with the counters of before O(1) counters (`count_documents`
+  recounts at the end of every batch), for comparison.
 
-Every per-operation count cites the code path it comes from (file:function). Oplog sizes are
-`bson.encode` of oplog entries built around the project's real document shapes.
+Every design applies the Mastodon reply rule (a reply to someone else reaches the followers who
+also follow the account replied to; read from the smaller of the two follower sets) and has the
+O(1) counters (`read_models/counters.py`) unless it says recounts: per changed membership, one
+read of it and one guarded update per counter, whose `$push`/`$slice` of the counter marks
+rewrites up to MARKS_KEPT marks in the oplog. The social features are in: likes and reposts
+(counted memberships of their own, with notifications), reply and follow notifications, the
+hashtag buckets' recounts, the user search keys, and the reader's likes lookup on every page of
+posts.
+
+Every per-operation count cites the code path it comes from (file:function), and
+tests/test_capacity_model.py checks them against the round trips the code makes on the embedded
+store. API calls are counted from the use case (command_service/commands/*.py) for writes and
+from the HTTP endpoint for reads; what the HTTP layer adds to a write (the token's user, the rate
+limits' counters) is not in the model. Oplog sizes are `bson.encode` of oplog entries built
+around the project's real document shapes.
 
     .venv/bin/python benchmarks/capacity_model.py --users 1000000 --seed 7   # see docs/capacity.md
 """
@@ -48,7 +64,8 @@ MARKS_KEPT = 1000  # query_service/read_models/counters.py: MARKS_KEPT (= the la
 FANOUT_CHUNK = 1000  # service_kit/settings.py: projector_fanout_chunk
 BACKFILL_LIMIT = 200  # service_kit/settings.py: projector_backfill_limit
 PAGE_LIMIT = 20  # query_service/api/dependencies.py: page_request default limit
-TIMELINE_MAX_ENTRIES = 800  # issue 7, item 2 (planned)
+TIMELINE_MAX_ENTRIES = 800  # service_kit/settings.py: timeline_max_entries (Config.max_entries)
+REPLY_SAMPLES = 64  # quantiles of the replied-to accounts' follower counts (the reply rule)
 FIRST_BATCH = 101  # MongoDB's default first cursor batch (documents)
 GETMORE_BYTES = 16 * 1024 * 1024  # a getMore batch holds up to 16 MiB
 
@@ -60,13 +77,18 @@ class Ratios:
     sign_up: float = 0.002  # ~9 accounts/s at 4.6k posts/s
     sign_in: float = 0.2
     user_update: float = 0.005  # only a password rehash on sign-in updates a user today
-    reply: float = 0.3  # share of posts that are replies (one more lookup, a parent recount)
+    reply: float = 0.3  # share of posts that are replies, all to someone else (the reply rule)
     delete: float = 0.02
     follow: float = 0.2
     unfollow: float = 0.05
+    like: float = 5.0  # likes per post
+    unlike: float = 0.1
+    repost: float = 0.5
+    unrepost: float = 0.02
     user_page: float = 0.1
     user_posts: float = 0.1
     single_post: float = 0.2
+    notifications_page: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -76,14 +98,22 @@ class Config:
     posts_per_second: float = 4_600.0
     reads_per_second: float = 300_000.0  # timeline pages
     threshold: int = 10_000  # FANOUT_MAX_FOLLOWERS
-    target_deliveries: float = 75.0  # mean followers reached per post
+    target_deliveries: float = 75.0  # mean followers: what a post reaches with full fan-out
     readers: int = 20_000  # readers whose followings are drawn from the graph (read side)
     follower_alpha: float = 1.2  # Pareto II tail index of follower counts
     following_alpha: float = 1.5  # Pareto II tail index of following counts
     max_followers: int = 100_000_000
     max_following: int = 5_000
+    max_entries: int = TIMELINE_MAX_ENTRIES  # TIMELINE_MAX_ENTRIES, the cap (C)
     posts_per_author: int = 1_000  # posts an author has in post_views (the recounts count them)
     text_chars: int = 70  # mean post length
+    hashtags_per_post: float = 0.2  # mean hashtags a post has (an assumption)
+    # Live posts in the (tag, hour) bucket a hashtag's use recounts, averaged over uses: a use of
+    # a trending tag recounts a big bucket (an assumption; one recount per bucket and batch)
+    posts_per_tag_hour: float = 200.0
+    # Of the smaller of the two follower sets a reply rule reads, the share that also follows the
+    # other account: who the reply reaches (1.0, an upper bound: every one of them)
+    reply_overlap: float = 1.0
     ratios: Ratios = field(default_factory=Ratios)
     planning: Planning = field(default_factory=lambda: Planning())
 
@@ -141,11 +171,19 @@ class OplogSizes:
         return self.sizes[key]
 
 
+def sample_text(chars: int) -> str:
+    """A post of `chars` characters in words of 5 letters (what its search terms are made of)."""
+    words = " ".join(f"w{n:04d}" for n in range(chars // 6 + 1))
+    return (words + " " + "x" * chars)[:chars]
+
+
 def measure_oplog_sizes(text_chars: int) -> OplogSizes:
     """Representative documents shaped exactly like the code writes them."""
+    from service_kit.text import search_terms_of
+
     user_id, post_id, other = ObjectId(), ObjectId(), ObjectId()
     uid, pid, oid = str(user_id), str(post_id), str(other)
-    text = "x" * text_chars
+    text = sample_text(text_chars)
     # service_kit/write_model.py: UserDocument, PostDocument, FollowDocument, PostSequence
     user = {
         "_id": user_id,
@@ -162,7 +200,11 @@ def measure_oplog_sizes(text_chars: int) -> OplogSizes:
         "author_id": user_id,
         "text": text,
         "reply_to": None,
+        "reply_to_author_id": None,
         "author_seq": 1234,
+        "hashtags": [],
+        "mentions": [],
+        "mention_ids": [],
         "created_at": NOW,
         "deleted_at": None,
     }
@@ -173,7 +215,14 @@ def measure_oplog_sizes(text_chars: int) -> OplogSizes:
         "followee_post_seq": 1234,
         "created_at": NOW,
     }
-    # query_service/read_models/*.py: UserView, PostView, FollowEdge, TimelineEntry
+    reaction = {
+        "_id": {"user": other, "post": post_id},
+        "user_id": other,
+        "post_id": post_id,
+        "post_author_id": user_id,
+        "created_at": NOW,
+    }
+    # query_service/read_models/*.py: UserView, PostView, FollowEdge, TimelineEntry, ...
     user_view = {
         "_id": uid,
         "followers_count": 75,
@@ -194,7 +243,10 @@ def measure_oplog_sizes(text_chars: int) -> OplogSizes:
         "author_id": uid,
         "author_seq": 1234,
         "created_at": NOW,
+        "in_explore": True,
         "reply_to": None,
+        "reply_to_author_id": None,
+        "terms": search_terms_of(text),
         "text": text,
     }
     edge = {
@@ -210,6 +262,15 @@ def measure_oplog_sizes(text_chars: int) -> OplogSizes:
         "created_at": NOW,
         "owner_id": oid,
         "post_id": pid,
+        "replied_to": None,
+    }
+    post_reaction = {
+        "_id": f"like:{oid}:{pid}",
+        "created_at": NOW,
+        "kind": "like",
+        "post_author_id": uid,
+        "post_id": pid,
+        "user_id": oid,
     }
     notification = {
         "_id": f"follow:{oid}:{uid}",
@@ -219,6 +280,14 @@ def measure_oplog_sizes(text_chars: int) -> OplogSizes:
         "kind": "follow",
         "post_id": None,
         "recipient_id": uid,
+    }
+    bucket = {"_id": "python:2026-11-22T08", "count": 17, "hour": NOW, "tag": "python"}
+    search_key: dict[str, object] = {
+        "_id": f"{uid}:handle",
+        "handle_key": "ada_lovelace",
+        "key": "ada_lovelace",
+        "kind": "handle",
+        "user_id": uid,
     }
     token = {"_data": "8" + "2" * 161}  # a resume token's `_data` (hex KeyString) on MongoDB 8
     marks = {"counter_marks": [Int64(-(2**62) + n) for n in range(MARKS_KEPT)]}
@@ -239,6 +308,8 @@ def measure_oplog_sizes(text_chars: int) -> OplogSizes:
         ),
         "follows.insert": _oplog_entry("i", "follows", follow),
         "follows.delete": _oplog_entry("d", "follows", {"_id": follow["_id"]}),
+        "likes.insert": _oplog_entry("i", "likes", reaction),
+        "likes.delete": _oplog_entry("d", "likes", {"_id": reaction["_id"]}),
         "user_views.insert": _oplog_entry("i", "user_views", user_view),
         "user_views.recount": _oplog_entry(
             "u", "user_views", _diff({"followers_count": 76}), o2={"_id": uid}
@@ -259,12 +330,25 @@ def measure_oplog_sizes(text_chars: int) -> OplogSizes:
         "follow_edges.insert": _oplog_entry("i", "follow_edges", edge),
         "follow_edges.delete": _oplog_entry("d", "follow_edges", {"_id": edge["_id"]}),
         "timeline_entries.insert": _oplog_entry("i", "timeline_entries", entry),
-        "notifications.upsert": _oplog_entry("i", "notifications", notification),
-        "notifications.delete": _oplog_entry("d", "notifications", {"_id": notification["_id"]}),
+        # timelines.py:_add_source: a large followee into the follower's head
+        "timeline_entries.head": _oplog_entry(
+            "u",
+            "timeline_entries",
+            _diff({"sources": {uid: 1035}, "created_at": NOW, "owner_id": oid}),
+            o2={"_id": f"{oid}:head"},
+        ),
         # delete_many is not a retryable write
         "timeline_entries.delete": _oplog_entry(
             "d", "timeline_entries", {"_id": entry["_id"]}, retryable=False
         ),
+        "post_reactions.insert": _oplog_entry("i", "post_reactions", post_reaction),
+        "post_reactions.delete": _oplog_entry("d", "post_reactions", {"_id": post_reaction["_id"]}),
+        "notifications.upsert": _oplog_entry("i", "notifications", notification),
+        "notifications.delete": _oplog_entry("d", "notifications", {"_id": notification["_id"]}),
+        "hashtag_hours.upsert": _oplog_entry(
+            "u", "hashtag_hours", _diff({"count": 18}), o2={"_id": bucket["_id"]}
+        ),
+        "user_search_keys.upsert": _oplog_entry("i", "user_search_keys", search_key),
         "projector_checkpoints.update": _oplog_entry(
             "u",
             "projector_checkpoints",
@@ -273,11 +357,16 @@ def measure_oplog_sizes(text_chars: int) -> OplogSizes:
         ),
     }
     by_kind = {key: len(value) for key, value in sizes.items()}
+    # What the marks add to a counter's oplog entry (the same array on every counted document).
+    by_kind["marks"] = by_kind["user_views.counter"] - by_kind["user_views.recount"]
     # Read-side document sizes, for the cursor batch arithmetic.
     by_kind["doc.follow_edge_projected"] = len(
         bson.encode({"_id": edge["_id"], "follower_id": oid})
     )
     by_kind["doc.post_view"] = len(bson.encode(post_view))
+    by_kind["doc.post_view_projected"] = len(  # timelines.py:_newest_shown_of_window
+        bson.encode({"_id": pid, "created_at": NOW, "author_id": uid, "reply_to_author_id": None})
+    )
     by_kind["doc.timeline_entry"] = len(bson.encode(entry))
     return OplogSizes(by_kind)
 
@@ -362,6 +451,7 @@ class Cost:
     docs_written: float = 0.0  # documents inserted, updated or deleted (one oplog entry each)
     keys_counted: float = 0.0  # index keys examined by count_documents recounts
     oplog_bytes: float = 0.0
+    marks_bytes: float = 0.0  # of oplog_bytes: the counter marks the guarded updates rewrite
 
     def __add__(self, other: Cost) -> Cost:
         return Cost(
@@ -370,6 +460,7 @@ class Cost:
             self.docs_written + other.docs_written,
             self.keys_counted + other.keys_counted,
             self.oplog_bytes + other.oplog_bytes,
+            self.marks_bytes + other.marks_bytes,
         )
 
     def scaled(self, factor: float) -> Cost:
@@ -379,6 +470,7 @@ class Cost:
             self.docs_written * factor,
             self.keys_counted * factor,
             self.oplog_bytes * factor,
+            self.marks_bytes * factor,
         )
 
 
@@ -387,7 +479,10 @@ def rt(n: float = 1.0, read: float = 0.0) -> Cost:
 
 
 def write(sizes: OplogSizes, kind: str, n: float = 1.0, round_trips: float = 1.0) -> Cost:
-    return Cost(round_trips=round_trips, docs_written=n, oplog_bytes=n * sizes[kind])
+    marks = n * sizes["marks"] if kind.endswith(".counter") else 0.0
+    return Cost(
+        round_trips=round_trips, docs_written=n, oplog_bytes=n * sizes[kind], marks_bytes=marks
+    )
 
 
 def cursor_round_trips(documents: float, document_bytes: int) -> float:
@@ -419,6 +514,20 @@ def expectation(accounts: Distribution, cost: Callable[[int], Cost]) -> Cost:
     return mean
 
 
+def quantiles(accounts: Distribution, n: int) -> list[int]:
+    """`n` values of equal probability standing for the distribution: the value at each
+    cumulative probability (k + 1/2) / n. All the same value for a one-value distribution."""
+    out: list[int] = []
+    cumulative, index = 0.0, 0
+    for k in range(n):
+        wanted = (k + 0.5) / n
+        while index < len(accounts) - 1 and cumulative + accounts[index][1] < wanted:
+            cumulative += accounts[index][1]
+            index += 1
+        out.append(accounts[index][0])
+    return out
+
+
 @dataclass(frozen=True)
 class Design:
     name: str
@@ -428,12 +537,14 @@ class Design:
 
 
 DESIGNS = (
-    Design("full fan-out (current code)", hybrid=False, cap=False, counters=True),
+    # For comparison: every post to every follower (with the reply rule), never trimmed.
+    Design("full fan-out", hybrid=False, cap=False, counters=True),
     Design("hybrid fan-out", hybrid=True, cap=False, counters=True),
-    Design("hybrid fan-out + cap", hybrid=True, cap=True, counters=True),
-    # What the counters cost before O(1) counters, on the planned fan-out.
+    Design("hybrid fan-out + cap (the code)", hybrid=True, cap=True, counters=True),
+    # The code with the counters of before O(1) counters, for comparison.
     Design("hybrid fan-out + cap, recounts", hybrid=True, cap=True, counters=False),
 )
+CODE = DESIGNS[2]  # what query_service does; tests/test_capacity_model.py checks it against it
 
 
 @dataclass(frozen=True)
@@ -469,10 +580,16 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
     posts, reads = config.posts_per_second, config.reads_per_second
     threshold = config.threshold
     authors = distribution(graph.followers)  # authors post uniformly
-    # followees are chosen in proportion to their follower counts (preferential attachment)
+    # followees are chosen in proportion to their follower counts (preferential attachment), and
+    # so are the accounts replied to (one replies to what one reads)
     followees = distribution(graph.followers, [float(d) for d in graph.followers])
+    replied_counts = quantiles(followees, REPLY_SAMPLES)
     mean_following = sum(graph.following) / len(graph.following)
     posts_per_author = config.posts_per_author
+    trim_every = max(1, config.max_entries // 2)  # timelines.py:trim_due
+    edge_bytes = sizes["doc.follow_edge_projected"]
+    # reactions a post has when it is deleted, and their notifications (like and repost)
+    reactions_per_post = max(0.0, r.like - r.unlike) + max(0.0, r.repost - r.unrepost)
 
     def is_high(d: int) -> bool:
         return design.hybrid and d >= threshold
@@ -480,10 +597,41 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
     def delivered(d: int) -> int:
         return 0 if is_high(d) else d
 
-    def backfilled(d: int) -> int:  # posts a follow copies (timelines.py:backfill); an upper bound
-        return 0 if is_high(d) else BACKFILL_LIMIT
+    def reply_candidates(d: int, y: int) -> int:
+        """timelines.py:_reply_audience reads the smaller follower set: the author's (d) unless
+        it has more than one follower more than the account replied to (y)."""
+        return d if d <= y + 1 else y
 
-    deliveries = expectation(authors, lambda d: Cost(docs_written=delivered(d))).docs_written
+    # The replied-to accounts as REPLY_SAMPLES equally likely follower counts, sorted; an author
+    # with d followers reads its own followers for those with y >= d - 1, theirs for the others
+    # (prefix sums over the samples make that O(log n) per author).
+    replied_counts = sorted(replied_counts)
+    candidates_below = list(itertools.accumulate(replied_counts, initial=0))
+
+    def replied_below(d: int) -> int:
+        """How many samples have y < d - 1 (the reply rule reads their follower sets)."""
+        return bisect.bisect_left(replied_counts, d - 1)
+
+    def reach(d: int, reply: bool) -> float:
+        """Followers' timelines a post reaches (beyond its author's)."""
+        if not reply:
+            return delivered(d)
+        below = replied_below(d)
+        candidates = candidates_below[below] + d * (len(replied_counts) - below)
+        return config.reply_overlap * candidates / len(replied_counts)
+
+    # timelines.py:_newest_shown_of_window: a follow copies the newest C posts of its window;
+    # every one of them counted in (an upper bound: a reply to someone else the follower does
+    # not follow is left out). A large followee's window holds only its replies to others.
+    window = min(BACKFILL_LIMIT, config.max_entries) if design.cap else BACKFILL_LIMIT
+
+    def backfilled(d: int) -> float:
+        return r.reply * window if is_high(d) else float(window)
+
+    def per_post(d: int) -> float:
+        return (1 - r.reply) * reach(d, False) + r.reply * reach(d, True)
+
+    deliveries = expectation(authors, lambda d: Cost(docs_written=per_post(d))).docs_written
     backfill = expectation(followees, lambda d: Cost(docs_written=backfilled(d))).docs_written
     written = posts * (1 + deliveries) + posts * r.follow * backfill
     removed = posts * r.delete * (1 + deliveries) + posts * r.unfollow * backfill
@@ -491,15 +639,34 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
     # the trims make up whatever the deletes and unfollows did not remove.
     trim_share = max(0.0, 1.0 - removed / written) if design.cap else 0.0
 
+    # The marks a post view's counter update carries: its k-th counted change (a like, repost or
+    # reply to it) pushes the k-th mark, so the array holds min(k, MARKS_KEPT). A post's counted
+    # changes are assumed proportional to its author's followers (its reach), so a counted
+    # change lands on a post by an author with d followers with probability proportional to d.
+    engagement = r.like + r.repost + r.reply
+    mean_followers = max(1e-9, sum(graph.followers) / len(graph.followers))
+
+    def marks_held(d: int) -> float:
+        """Mean marks over the counted changes of a post that gets L of them."""
+        changes = engagement * d / mean_followers
+        if changes <= 0:
+            return 0.0
+        if changes <= MARKS_KEPT:
+            return (changes + 1) / 2
+        full = MARKS_KEPT * (MARKS_KEPT + 1) / 2 + (changes - MARKS_KEPT) * MARKS_KEPT
+        return full / changes
+
+    post_marks = expectation(followees, lambda d: Cost(docs_written=marks_held(d))).docs_written
+
     def membership() -> Cost:
         """counters.py:change_membership reads the membership before it counts (O(1) counters;
         before them, the membership was written without a look)."""
         return rt(1, 1) if design.counters else Cost()
 
-    def user_recount(followers: float, following: float, authored: float, changed: int) -> Cost:
-        """Before O(1) counters, UsersProjection.finish_batch, per stale user: three
-        count_documents (followers, following, posts: O(count) index keys each) and one
-        update_one. With them (counters.py:_add), one guarded update per changed counter."""
+    def user_count(followers: float, following: float, authored: float, changed: int) -> Cost:
+        """With O(1) counters (counters.py:_add), one guarded update per changed counter. Before
+        them, UsersProjection.finish_batch, per stale user: three count_documents (followers,
+        following, posts: O(count) index keys each) and one update_one."""
         if design.counters:
             return write(sizes, "user_views.counter", changed, round_trips=changed)
         counted = Cost(round_trips=3, keys_counted=followers + following + authored)
@@ -507,98 +674,187 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
             return counted + write(sizes, "user_views.recount")
         return counted + rt(1)  # the update_one runs and changes nothing: no oplog entry
 
-    def post_recount(changed: bool) -> Cost:
-        """Before O(1) counters, PostsProjection.finish_batch, per stale post: count_documents on
-        replies and update_one (a no-op write when the count did not change). With them, one
-        guarded update of the parent's reply count."""
+    def post_count(changed: bool) -> Cost:
+        """A post view's counter (reply, like or repost count): one guarded update when it
+        changes, with the marks the view holds (post_marks). Before O(1) counters,
+        PostsProjection.finish_batch, per stale post: a count_documents and an update_one (a
+        no-op write when the count did not change)."""
         if design.counters:
-            return write(sizes, "post_views.counter") if changed else Cost()
+            if not changed:
+                return Cost()
+            marks = post_marks * sizes["marks"] / MARKS_KEPT
+            entry = sizes["post_views.reply_count"] + marks
+            return Cost(round_trips=1, docs_written=1, oplog_bytes=entry, marks_bytes=marks)
         return rt(1) + (write(sizes, "post_views.reply_count") if changed else rt(1))
 
-    # runner.py:_apply_next_batch: per full batch of BATCH_SIZE changes, one getMore on the
-    # change stream and one checkpoints.py:save_checkpoint.
+    # runner.py: per full batch of BATCH_SIZE changes, one getMore on the change stream and one
+    # checkpoints.py:save_checkpoint.
     per_batch = (rt(1) + write(sizes, "projector_checkpoints.update")).scaled(1.0 / BATCH_SIZE)
 
     def entries(kind: str, n: float) -> Cost:
-        """Timeline entries in bulk_write chunks of FANOUT_CHUNK (timelines.py)."""
+        """Timeline entries in bulk_write chunks of FANOUT_CHUNK (timelines.py:_Bulk)."""
         return write(sizes, f"timeline_entries.{kind}", n, round_trips=math.ceil(n / FANOUT_CHUNK))
 
     def trims(n: float) -> Cost:
-        # planned: the trim deletes go in the same bulk writes as the upserts (no round trip)
-        return write(sizes, "timeline_entries.delete", n * trim_share, round_trips=0)
+        """timelines.py:trim, on 1 in max(1, C // 2) of n deliveries (trim_due): a skip query
+        over the owner's newest entries, then one delete_many of those beyond the cap (a full
+        timeline at steady state)."""
+        if not design.cap:
+            return Cost()
+        trimmed = n / trim_every
+        return rt(trimmed, trimmed) + write(
+            sizes, "timeline_entries.delete", n * trim_share, round_trips=trimmed
+        )
+
+    def hashtags() -> Cost:
+        """hashtags.py:finish_batch, per (tag, hour) bucket a post marked: a count_documents of
+        the bucket's posts, then its update_one (or delete_one when it counts nothing)."""
+        bucket = Cost(round_trips=1, keys_counted=config.posts_per_tag_hour) + write(
+            sizes, "hashtag_hours.upsert"
+        )
+        return bucket.scaled(config.hashtags_per_post)
+
+    def reconcile() -> Cost:
+        """timelines.py:reconcile_fanout, per followee whose followers changed in a batch: the
+        exact follower counts (user_views) and the heads (timeline_entries); the crossings of the
+        threshold themselves are rare and not modelled."""
+        return rt(2, 2) if design.hybrid else Cost()
 
     def user_change(insert: bool) -> Cost:
-        # users.py:_project_user upsert (a no-op on a rehash, whose fields it does not project);
+        # users.py:apply upsert (a no-op on a rehash, whose fields it does not project);
         # posts.py:_refresh_author update_many over the author's post_views (none for a new
-        # user; on an update it examines all of them and writes none when the name is unchanged)
+        # user; on an update it examines all of them and writes none when the name is
+        # unchanged); search.py: one bulk of the two search keys (unchanged on a rehash)
         project = write(sizes, "user_views.insert") if insert else rt(1)
         lookup = Cost() if insert else Cost(docs_read=1)  # updateLookup on an update event
         refresh = rt(1, 0 if insert else posts_per_author)
-        recount = user_recount(0, 0, 0, 0) if insert else user_recount(75, 75, posts_per_author, 0)
-        search_keys = Cost(round_trips=1, docs_written=2)  # search.py: one bulk of two upserts
+        recount = user_count(0, 0, 0, 0) if insert else user_count(75, 75, posts_per_author, 0)
+        search_keys = write(sizes, "user_search_keys.upsert", 2) if insert else rt(1)
         return lookup + project + refresh + recount + search_keys + per_batch
 
+    def reply_fanout(candidates: int, asks_replied: bool) -> Cost:
+        """timelines.py:_reply_audience: both follower counts (user_views), [does the account
+        replied to follow the author: when its followers are read], the smaller follower set,
+        one check against the other per FANOUT_CHUNK of it; the entries and their trims."""
+        audience = config.reply_overlap * candidates
+        cost = rt(1, 2) + (rt(1, config.reply_overlap) if asks_replied else Cost())
+        cost = cost + Cost(
+            round_trips=cursor_round_trips(candidates, edge_bytes), docs_read=candidates
+        )
+        cost = cost + rt(math.ceil(candidates / FANOUT_CHUNK), audience)
+        return cost + entries("insert", 1 + audience) + trims(1 + audience)
+
+    fanout_below = list(
+        itertools.accumulate((reply_fanout(y, True) for y in replied_counts), initial=Cost())
+    )
+
+    def mean_reply_fanout(d: int) -> Cost:
+        below = replied_below(d)
+        mine = reply_fanout(d, False).scaled(len(replied_counts) - below)
+        return (fanout_below[below] + mine).scaled(1 / len(replied_counts))
+
     def post_insert(d: int, reply: bool) -> Cost:
+        """A post by an author with d followers; a reply is to someone else (the reply rule)."""
         # posts.py:apply: _author_summary find_one, then counters.py:change_membership (the view
-        # before, the counters, the view's update_one upsert); timelines.py:deliver_post
+        # before, the author's posts count and a reply's parent's reply count, the view's
+        # update_one upsert)
         cost = rt(1, 1) + membership() + write(sizes, "post_views.insert")
-        if design.hybrid:
-            cost = cost + rt(1, 1)  # planned: the author's follower count decides the path
-        if not is_high(d):  # timelines.py:_timeline_owners: follow_edges find by followee_id
-            edge_bytes = sizes["doc.follow_edge_projected"]
-            cost = cost + Cost(round_trips=cursor_round_trips(d, edge_bytes), docs_read=d)
-        owners = 1 + delivered(d)
-        cost = cost + entries("insert", owners) + trims(owners)
-        # the author's posts count (recounts: all three of the author's counts, O(followers),
-        # and the post's own reply count, unchanged); for a reply, the parent's reply count
-        cost = cost + user_recount(d, mean_following, posts_per_author, 1) + post_recount(False)
+        cost = cost + user_count(d, mean_following, posts_per_author, 1)
+        if not design.counters:
+            cost = cost + post_count(False)  # the post's own reply count, recounted unchanged
         if reply:
-            cost = cost + post_recount(True)
-        return cost + per_batch
+            cost = cost + post_count(True) + mean_reply_fanout(d)
+            # notifications.py:_project_post: the replied-to's blocks (one find), the reply's
+            # notification (one bulk); a post without a reply or mentions notifies nobody
+            cost = cost + rt(1) + write(sizes, "notifications.upsert")
+        else:
+            # timelines.py:deliver_post: is_large reads the author's head; _timeline_owners:
+            # follow_edges find by followee_id, unless large
+            if design.hybrid:
+                cost = cost + rt(1, 1)
+            if not is_high(d):
+                cost = cost + Cost(round_trips=cursor_round_trips(d, edge_bytes), docs_read=d)
+            owners = 1.0 + delivered(d)
+            cost = cost + entries("insert", owners) + trims(owners)
+        return cost + hashtags() + per_batch
+
+    def post_insert_mix(d: int) -> Cost:
+        return post_insert(d, False).scaled(1 - r.reply) + post_insert(d, True).scaled(r.reply)
 
     def post_tombstone(d: int) -> Cost:
-        # update event: updateLookup reads the post; counters.py:change_membership (the view
-        # before, the counters, delete_one; recounts: find_one_and_delete);
+        # update event: updateLookup reads the post; posts.py:apply, counters.py (the view
+        # before, the author's posts count, a reply's parent's reply count, delete_one);
         # timelines.py:remove_post delete_many by post_id (the entries of a recent post are
-        # assumed to be still within the cap)
-        owners = 1 + delivered(d)
+        # assumed to be still within the cap); reactions.py and notifications.py: a delete_many
+        # by post_id each (its likes and reposts, and their notifications and a reply's);
+        # hashtags.py: the buckets its stored hashtags counted in
+        owners = 1 + per_post(d)
         cost = Cost(docs_read=1) + membership() + write(sizes, "post_views.delete")
+        cost = cost + user_count(d, mean_following, posts_per_author, 1)
+        cost = cost + post_count(True).scaled(r.reply)  # a deleted reply's parent
         cost = cost + write(sizes, "timeline_entries.delete", owners)
-        # reactions.py and notifications.py: a delete_many by post_id each (the model's posts
-        # have no likes, reposts or notifications, so they delete nothing)
-        cost = cost + rt(2)
-        cost = cost + user_recount(d, mean_following, posts_per_author, 1)
-        return cost + post_recount(True).scaled(r.reply) + per_batch  # a deleted reply's parent
+        cost = cost + write(sizes, "post_reactions.delete", reactions_per_post)
+        cost = cost + write(sizes, "notifications.delete", reactions_per_post + r.reply)
+        return cost + hashtags() + per_batch
 
     def follow_change(d: int, insert: bool) -> Cost:
         # follows.py:apply: counters.py:change_membership (the edge before, two counters, the
-        # edge's upsert or delete_one); timelines.py:backfill (post_views find + bulk upserts)
-        # or remove_author (delete_many)
+        # edge's upsert or delete_one)
+        followee = user_count(d, mean_following, posts_per_author, 1)
+        follower = user_count(75, mean_following, posts_per_author, 1)
+        cost = membership() + followee + follower
         copied = backfilled(d)
         if insert:
-            post_bytes = sizes["doc.post_view"]
-            cost = membership() + write(sizes, "follow_edges.insert")
+            cost = cost + write(sizes, "follow_edges.insert")
+            # timelines.py:follow_in: is_large (the followee's head); a large followee into the
+            # follower's head; the window's posts (post_views find, newest first) and, when the
+            # window has replies to others, one follow_edges check per chunk (_admitted); the
+            # follower's followees and the replies to the followee by them (_replies_to: found
+            # few, not counted); one bulk per FANOUT_CHUNK entries; the follower's trim
+            if design.hybrid:
+                cost = cost + rt(1, 1)
+            if is_high(d):
+                cost = cost + write(sizes, "timeline_entries.head")
+            post_bytes = sizes["doc.post_view_projected"]
             cost = cost + Cost(round_trips=cursor_round_trips(copied, post_bytes), docs_read=copied)
-            if copied:
-                cost = cost + entries("insert", copied) + trims(copied)
-        else:
-            cost = membership() + write(sizes, "follow_edges.delete")
-            cost = cost + write(sizes, "timeline_entries.delete", copied)
-        # notifications.py: the follow's notification, after a look at block_edges, or its delete
-        if insert:
+            if copied and r.reply > 0:
+                cost = cost + rt(math.ceil(copied / FANOUT_CHUNK), r.reply * copied)
+            cost = cost + rt(1, mean_following) + rt(1)
+            cost = cost + entries("insert", copied)
+            if design.cap:
+                cost = cost + rt(1, 1)
+                cost = cost + write(sizes, "timeline_entries.delete", copied * trim_share)
+            # notifications.py:_project_follow: the followee's blocks, the notification's upsert
             cost = cost + rt(1) + write(sizes, "notifications.upsert")
         else:
+            cost = cost + write(sizes, "follow_edges.delete")
+            # timelines.py:follow_out: one ordered bulk (the author's entries, the replies to
+            # them, the source in the head); notifications.py: the follow's notification
+            cost = cost + write(sizes, "timeline_entries.delete", copied)
             cost = cost + write(sizes, "notifications.delete")
-        # the followee (d followers) and the follower (a typical account)
-        followee = user_recount(d, mean_following, posts_per_author, 1)
-        follower = user_recount(75, mean_following, posts_per_author, 1)
-        return cost + followee + follower + per_batch
+        return cost + reconcile() + per_batch
 
-    # ---- API calls: command_service/commands/*.py ----------------------------------------------
+    def reaction_change(insert: bool) -> Cost:
+        # reactions.py:apply: the post is projected? (a view find_one), counters.py (the reaction
+        # before, the post's like or repost count, the reaction's upsert or delete);
+        # notifications.py:_project_reaction: the post is projected? again, the author's blocks,
+        # the notification's upsert; or, for a delete, the notification's delete_one
+        if insert:
+            cost = rt(1, 1) + membership() + post_count(True)
+            cost = cost + write(sizes, "post_reactions.insert")
+            cost = cost + rt(1, 1) + rt(1) + write(sizes, "notifications.upsert")
+        else:
+            cost = membership() + post_count(True) + write(sizes, "post_reactions.delete")
+            cost = cost + write(sizes, "notifications.delete")
+        return cost + per_batch
+
+    # ---- API calls: command_service/commands/*.py (the use case; the HTTP layer's token check
+    # and rate limits are not counted) --------------------------------------------------------
     sign_up = rt(1) + write(sizes, "users.insert")  # find_user_by_handle (none) + insert_user
     sign_in = rt(1, 1)  # find_user_by_handle
     rehash = rt(1, 1) + write(sizes, "users.rehash")  # + replace_password_hash
-    # posts.py:insert_post: post_sequences find_one_and_update $inc, then insert_one
+    # posts.py:insert_post: post_sequences find_one_and_update $inc, then insert_one (a post
+    # without mentions looks up no handles)
     post_call = write(sizes, "post_sequences.inc") + write(sizes, "posts.insert")
     # find_live_post(reply_to) first, then blocks_between (no block: nothing read)
     reply_call = rt(1, 1) + rt(1) + post_call
@@ -607,13 +863,25 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
     # + blocks_between again (the race with a block; no block: nothing read)
     follow_call = rt(2, 2) + rt(2) + write(sizes, "follows.insert")
     unfollow_call = rt(1, 1) + write(sizes, "follows.delete")  # find_user_by_handle + delete_one
-    # ---- query_service/read_models/*.py ---------------------------------------------------------
+    # reactions.py: find_live_post + is_blocked_by (the post's author) + upsert; or
+    # find_live_post + delete_one
+    react_call = rt(1, 1) + rt(1) + write(sizes, "likes.insert")
+    take_back_call = rt(1, 1) + write(sizes, "likes.delete")
+    # ---- query_service/api/*.py, a signed-in reader: every page of posts ends with
+    # viewer.py:for_viewer, one `$in` lookup of what the reader liked and reposted --------------
     page = PAGE_LIMIT + 1  # pagination.py:page_of asks for one more than the limit
-    timeline = rt(1, page) + rt(1, PAGE_LIMIT)  # timelines.py:home_timeline + posts_in_order
+    likes_lookup = rt(1)
+    # timelines.py:home_timeline: the entries (with the head on a first page), the one
+    # post_views query that hydrates them (and merges large accounts' posts)
+    timeline = rt(1, page) + rt(1, PAGE_LIMIT) + likes_lookup
     merged_readers = [n for n in graph.high_followees if n > 0] if design.hybrid else []
     merged_share = len(merged_readers) / max(1, len(graph.high_followees))
     mean_in = sum(merged_readers) / len(merged_readers) if merged_readers else 0.0
-    merged_timeline = timeline + rt(1, page)  # planned: one `$in` query on post_views
+    # a later page, what the model charges every page of those readers: + the reader's head
+    merged_timeline = timeline + rt(1, 1)
+    # api/notifications.py: the read mark, one page, the capped unread count, the actors' and
+    # the posts' views, the likes lookup
+    notifications_page = rt(1, 1) + rt(1, page) + rt(1) + rt(2, 2 * PAGE_LIMIT) + likes_lookup
     calls = [
         Row("sign-up", "accounts.py:register_user", posts * r.sign_up, sign_up, WRITE_MODEL),
         Row(
@@ -629,16 +897,20 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
         Row("delete", "posts.py:delete_post", posts * r.delete, delete_call, WRITE_MODEL),
         Row("follow", "follows.py:follow", posts * r.follow, follow_call, WRITE_MODEL),
         Row("unfollow", "follows.py:unfollow", posts * r.unfollow, unfollow_call, WRITE_MODEL),
+        Row("like", "reactions.py:like", posts * r.like, react_call, WRITE_MODEL),
+        Row("unlike", "reactions.py:unlike", posts * r.unlike, take_back_call, WRITE_MODEL),
+        Row("repost", "reactions.py:repost", posts * r.repost, react_call, WRITE_MODEL),
+        Row("unrepost", "reactions.py:unrepost", posts * r.unrepost, take_back_call, WRITE_MODEL),
         Row(
             "timeline page",
-            "timelines.py:home_timeline",
+            "timelines.py:home_timeline, viewer.py",
             reads * (1 - merged_share),
             timeline,
             READ_MODELS,
         ),
         Row(
             "timeline page, merged",
-            "planned hybrid read",
+            "timelines.py:home_timeline, viewer.py",
             reads * merged_share,
             merged_timeline,
             READ_MODELS,
@@ -646,55 +918,82 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
         Row("user page", "users.py:user_by_handle", reads * r.user_page, rt(1, 1), READ_MODELS),
         Row(
             "user posts",
-            "users.py:user_by_handle, posts.py:posts_by_author",
+            "users.py:user_by_handle, posts.py:posts_by_author, viewer.py",
             reads * r.user_posts,
-            rt(1, 1) + rt(1, page),
+            rt(1, 1) + rt(1, page) + likes_lookup,
             READ_MODELS,
         ),
-        Row("single post", "posts.py:post_by_id", reads * r.single_post, rt(1, 1), READ_MODELS),
+        Row(
+            "single post",
+            "posts.py:post_by_id, viewer.py",
+            reads * r.single_post,
+            rt(1, 1) + likes_lookup,
+            READ_MODELS,
+        ),
+        Row(
+            "notifications page",
+            "api/notifications.py, viewer.py",
+            reads * r.notifications_page,
+            notifications_page,
+            READ_MODELS,
+        ),
     ]
     changes = [
         Row(
             "user insert",
-            "users.py:apply, posts.py:_refresh_author",
+            "users.py:apply, posts.py:_refresh_author, search.py",
             posts * r.sign_up,
             user_change(True),
             PROJECTOR,
         ),
         Row(
             "user update",
-            "users.py:apply, posts.py:_refresh_author",
+            "users.py:apply, posts.py:_refresh_author, search.py",
             posts * r.user_update,
             user_change(False),
             PROJECTOR,
         ),
         Row(
             "post insert",
-            "posts.py:apply, counters.py, timelines.py:deliver_post",
+            "posts.py, counters.py, timelines.py:deliver_post, notifications.py, hashtags.py",
             posts,
-            expectation(authors, lambda d: post_insert(d, False)).scaled(1 - r.reply)
-            + expectation(authors, lambda d: post_insert(d, True)).scaled(r.reply),
+            expectation(authors, post_insert_mix),
             PROJECTOR,
         ),
         Row(
             "post tombstone",
-            "posts.py:apply, counters.py, timelines.py:remove_post",
+            "posts.py, counters.py, timelines.py:remove_post, reactions.py, notifications.py, "
+            "hashtags.py",
             posts * r.delete,
             expectation(authors, post_tombstone),
             PROJECTOR,
         ),
         Row(
             "follow insert",
-            "follows.py:apply, counters.py, timelines.py:backfill",
+            "follows.py, counters.py, timelines.py:follow_in, notifications.py",
             posts * r.follow,
             expectation(followees, lambda d: follow_change(d, True)),
             PROJECTOR,
         ),
         Row(
             "follow delete",
-            "follows.py:apply, counters.py, timelines.py:remove_author",
+            "follows.py, counters.py, timelines.py:follow_out, notifications.py",
             posts * r.unfollow,
             expectation(followees, lambda d: follow_change(d, False)),
+            PROJECTOR,
+        ),
+        Row(
+            "like/repost insert",
+            "reactions.py, counters.py, notifications.py",
+            posts * (r.like + r.repost),
+            reaction_change(True),
+            PROJECTOR,
+        ),
+        Row(
+            "like/repost delete",
+            "reactions.py, counters.py, notifications.py",
+            posts * (r.unlike + r.unrepost),
+            reaction_change(False),
             PROJECTOR,
         ),
     ]
@@ -760,6 +1059,7 @@ def summary(result: Result, sizes: OplogSizes, planning: Planning) -> dict[str, 
         "projector documents written/s": projector.docs_written,
         "projector recount index keys/s": projector.keys_counted,
         "read models oplog GB/hour": read_gb_h,
+        "of which counter marks GB/hour": projector.marks_bytes * 3600 / 1e9,
         "query service round trips/s": queries.round_trips,
         "query service documents read/s": queries.docs_read,
         "oplog entries/s the change stream scans, shared replica set": command.docs_written
@@ -829,7 +1129,7 @@ def report(config: Config, graph: Graph, sizes: OplogSizes, results: list[Result
         f"(alpha {config.follower_alpha}, scale {graph.scale:.3f} calibrated, at most "
         f"{config.max_followers:,}); following counts Pareto II (alpha {config.following_alpha}, "
         f"at most {config.max_following:,}, same mean)",
-        f"- mean followers = deliveries per post with full fan-out: "
+        f"- mean followers = deliveries per post (not a reply) with full fan-out: "
         f"{sum(followers) / len(followers):.2f} (target {config.target_deliveries:g})",
         f"- median followers {sorted(followers)[len(followers) // 2]}, max {max(followers):,}",
         f"- accounts with >= {config.threshold:,} followers: {len(high):,} "
