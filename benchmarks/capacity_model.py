@@ -706,12 +706,22 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
             sizes, "timeline_entries.delete", n * trim_share, round_trips=trimmed
         )
 
-    def hashtags() -> Cost:
-        """hashtags.py:finish_batch, per (tag, hour) bucket a post marked: a count_documents of
-        the bucket's posts, then its update_one (or delete_one when it counts nothing)."""
-        bucket = Cost(round_trips=1, keys_counted=config.posts_per_tag_hour) + write(
-            sizes, "hashtag_hours.upsert"
-        )
+    def hashtags(insert: bool) -> Cost:
+        """Per (tag, hour) bucket of a post's hashtags. With O(1) counters (counters.py:_add, the
+        bucket made by its counts): one guarded increment (an upsert), or, for a tombstone, a
+        guarded decrement and the delete_one of a bucket back at 0; the update carries the
+        bucket's marks (one per use, up to MARKS_KEPT). Before them, hashtags.py:finish_batch
+        recounted the bucket's posts (O(posts in the bucket)) and wrote it."""
+        if design.counters:
+            marks = min(config.posts_per_tag_hour, MARKS_KEPT) * sizes["marks"] / MARKS_KEPT
+            entry = sizes["hashtag_hours.upsert"] + marks
+            bucket = Cost(
+                round_trips=1 if insert else 2, docs_written=1, oplog_bytes=entry, marks_bytes=marks
+            )
+        else:
+            bucket = Cost(round_trips=1, keys_counted=config.posts_per_tag_hour) + write(
+                sizes, "hashtag_hours.upsert"
+            )
         return bucket.scaled(config.hashtags_per_post)
 
     def reconcile() -> Cost:
@@ -776,7 +786,7 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
                 cost = cost + Cost(round_trips=cursor_round_trips(d, edge_bytes), docs_read=d)
             owners = 1.0 + delivered(d)
             cost = cost + entries("insert", owners) + trims(owners)
-        return cost + hashtags() + per_batch
+        return cost + hashtags(True) + per_batch
 
     def post_insert_mix(d: int) -> Cost:
         return post_insert(d, False).scaled(1 - r.reply) + post_insert(d, True).scaled(r.reply)
@@ -795,7 +805,7 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
         cost = cost + write(sizes, "timeline_entries.delete", owners)
         cost = cost + write(sizes, "post_reactions.delete", reactions_per_post)
         cost = cost + write(sizes, "notifications.delete", reactions_per_post + r.reply)
-        return cost + hashtags() + per_batch
+        return cost + hashtags(False) + per_batch
 
     def follow_change(d: int, insert: bool) -> Cost:
         # follows.py:apply: counters.py:change_membership (the edge before, two counters, the
