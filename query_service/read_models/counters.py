@@ -219,5 +219,7 @@ async def recount(context: ProjectionContext, counters: Iterable[Counter]) -> No
 
 async def drop_stubs(context: ProjectionContext, counted: CountedDocument) -> int:
     """Delete stubs of documents that never came (a rebuild's last step before the swap)."""
+    if counted.made_by_counts is not None:
+        return 0  # a count writes all of its fields: such a document is never a stub
     result = await context.collection(counted.collection).delete_many({counted.identity: None})
     return result.deleted_count
