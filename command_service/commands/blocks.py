@@ -3,19 +3,15 @@ afterwards neither may follow the other or reply to the other's posts (`follows`
 
 from bson import ObjectId
 
-from command_service.commands.errors import CannotBlockSelf, UserNotFound
-from command_service.write_model import blocks, follows, users
+from command_service.commands.errors import CannotBlockSelf
+from command_service.commands.other_users import other_user_id
+from command_service.write_model import blocks, follows
 from service_kit.mongo import Database
 from service_kit.tokens import Principal
 
 
 async def _blocked_id(database: Database, blocker: Principal, handle: str) -> ObjectId:
-    blocked = await users.find_user_by_handle(database, handle)
-    if blocked is None:
-        raise UserNotFound(handle)
-    if str(blocked["_id"]) == blocker.user_id:
-        raise CannotBlockSelf(handle)
-    return blocked["_id"]
+    return await other_user_id(database, blocker, handle, yourself=CannotBlockSelf)
 
 
 async def block(database: Database, blocker: Principal, handle: str) -> None:

@@ -2,19 +2,15 @@
 
 from bson import ObjectId
 
-from command_service.commands.errors import Blocked, CannotFollowSelf, UserNotFound
-from command_service.write_model import blocks, follows, posts, users
+from command_service.commands.errors import Blocked, CannotFollowSelf
+from command_service.commands.other_users import other_user_id
+from command_service.write_model import blocks, follows, posts
 from service_kit.mongo import Database
 from service_kit.tokens import Principal
 
 
 async def _followee_id(database: Database, follower: Principal, handle: str) -> ObjectId:
-    followee = await users.find_user_by_handle(database, handle)
-    if followee is None:
-        raise UserNotFound(handle)
-    if str(followee["_id"]) == follower.user_id:
-        raise CannotFollowSelf(handle)
-    return followee["_id"]
+    return await other_user_id(database, follower, handle, yourself=CannotFollowSelf)
 
 
 async def follow(database: Database, follower: Principal, handle: str) -> None:

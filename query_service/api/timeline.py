@@ -1,11 +1,11 @@
 """The signed-in user's home timeline."""
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from query_service.api.dependencies import Page, ReadDatabase, post_page
 from query_service.api.schemas import PostPage
 from query_service.read_models.timelines import home_timeline as timeline_page
-from service_kit.auth import CurrentPrincipal
+from service_kit.auth import AppSettings, CurrentPrincipal
 from service_kit.problems import problem_responses
 
 router = APIRouter(tags=["timeline"])
@@ -17,8 +17,8 @@ router = APIRouter(tags=["timeline"])
     responses=problem_responses(400, 401),
 )
 async def home_timeline(
-    principal: CurrentPrincipal, page: Page, database: ReadDatabase, request: Request
+    principal: CurrentPrincipal, page: Page, database: ReadDatabase, settings: AppSettings
 ) -> PostPage:
-    max_entries = request.app.state.settings.timeline_max_entries
+    max_entries = settings.timeline_max_entries
     found = await timeline_page(database, principal.user_id, page.limit, page.position, max_entries)
     return await post_page(database, principal, found)

@@ -3,7 +3,6 @@
 Within one change no projection reads what another writes for it, so the order is only the
 order of their writes: profiles and edges first, then post views, then timelines.
 `reactions` and `notifications` read a post's view to know it is live, after `posts` wrote it.
-`hashtags` reads a post's view before `posts` removes it (where a post removed outright counted).
 """
 
 from typing import Final
