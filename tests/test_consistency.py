@@ -225,3 +225,19 @@ async def test_hybrid_fan_out_and_capped_timelines_follow_the_specification(
         cap=cap,
         page_size=page_size,
     )
+
+
+async def test_a_rebuild_keeps_a_reply_that_was_older_than_the_cap_of_its_authors_posts():
+    """Found by the hybrid property. user3 follows user1 and user2; user2 replies to user1, then
+    posts three times and crosses up (two followers). A rebuild backfills the follow of user2
+    before the crossing: taking the newest C of user2's window as one list, it left out the reply,
+    the one entry of user2 that stays once user2 is large."""
+    history = [
+        Step("post", actor=1, other=0, skew_ms=0),
+        Step("follow", actor=3, other=1, skew_ms=0),
+        Step("follow", actor=3, other=2, skew_ms=0),
+        Step("follow", actor=0, other=2, skew_ms=0),
+        Step("reply", actor=2, other=1, skew_ms=0),
+        *[Step("post", actor=2, other=0, skew_ms=0)] * 3,
+    ]
+    await project_three_ways(history, 8, 0, 1, 3, 1, threshold=2, cap=3, page_size=2)

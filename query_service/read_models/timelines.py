@@ -23,8 +23,9 @@ newest C on a deterministic fraction 1/max(1, C // 2) of the deliveries to it (b
 and post), always after a follow's backfill, and a rebuild trims every owner once at the end. One
 trim is one indexed skip over at most C + (entries since the last trim) keys, so trimming costs
 O(1) keys per delivery on average and a timeline holds about 1.5 C entries between trims. A
-backfill (a follow, or an account crossing down) copies only the newest C posts of the window: an
-older one has C newer entries and could not be among the newest C. Pages show at most the newest C
+backfill copies only the newest C posts of the window (a follow: of its replies to others and of
+its other posts apart, as they leave apart; an account crossing down: of its other posts): an older
+one has C newer entries and could not be among the newest C. Pages show at most the newest C
 entries (plus the merged posts). Entries depend on history (a deleted post does not bring back one
 that was trimmed); tests/reference_model.py states exactly what is guaranteed.
 
@@ -468,18 +469,25 @@ async def _timeline_owners(
 async def _newest_shown_of_window(
     context: ProjectionContext, follower_id: str, author_id: str, first: int, large: bool
 ) -> AsyncIterator[dict[str, Any]]:
-    """The author's newest C projected posts numbered `first` or above that the follower's
-    timeline holds: its replies to others only when the follower follows (or is) the account
-    replied to, and nothing else when the author is large (merged instead)."""
-    query: dict[str, Any] = {"author_id": author_id, "author_seq": {"$gte": first}}
-    if large:
-        query["reply_to_author_id"] = {"$nin": [None, author_id]}
-    window = context.collection(POST_VIEWS).find(
-        query, {"created_at": 1, "author_id": 1, "reply_to_author_id": 1}
-    )
-    taken, limit = 0, context.settings.timeline_max_entries
+    """The author's projected posts numbered `first` or above that the follower's timeline holds,
+    the newest C of each kind: its replies to others, admitted only when the follower follows (or
+    is) the account replied to, and its other posts, unless the author is large (merged instead).
+
+    The kinds are capped apart because they leave apart: when the author crosses up, its other
+    posts leave and its replies to others stay, so the newest C of the two together could leave
+    out a reply that is among the newest C of what stays. The trim cuts the surplus later."""
+    window = {"author_id": author_id, "author_seq": {"$gte": first}}
+    fields = {"created_at": 1, "author_id": 1, "reply_to_author_id": 1}
+    posts = context.collection(POST_VIEWS)
+    limit = context.settings.timeline_max_entries
+    if not large:
+        own = posts.find({**window, "reply_to_author_id": {"$in": [None, author_id]}}, fields)
+        async for post in own.sort(NEWEST_FIRST).limit(limit):
+            yield post
+    replies = posts.find({**window, "reply_to_author_id": {"$nin": [None, author_id]}}, fields)
+    taken = 0
     chunk: list[dict[str, Any]] = []
-    async for post in window.sort(NEWEST_FIRST):
+    async for post in replies.sort(NEWEST_FIRST):
         chunk.append(post)
         if len(chunk) < context.settings.fanout_chunk:
             continue
