@@ -6,8 +6,9 @@ delete event, which carries only `documentKey`, still says which edge disappeare
 
 What a timeline contains must not depend on clocks (`created_at` is only for display), so every
 post carries its number in its author's sequence of posts (`author_seq`, 1, 2, 3, ...), drawn from
-`post_sequences` with an atomic `$inc`, and every follow records how many posts the followee had
-numbered when it was made (`followee_post_seq`). `post_sequences` is not projected.
+`post_sequences` with an atomic `$inc`; every repost takes a number from the reposter's sequence
+too (`reposter_seq`), and every follow records how many numbers the followee had drawn when it was
+made (`followee_post_seq`). `post_sequences` is not projected.
 """
 
 from datetime import datetime
@@ -92,6 +93,9 @@ class RepostDocument(TypedDict):
     user_id: ObjectId
     post_id: ObjectId
     post_author_id: ObjectId
+    # The repost's number in the reposter's sequence, shared with their posts (`author_seq`): a
+    # follow's window admits reposts by the same rule as posts.
+    reposter_seq: int
     created_at: datetime
 
 

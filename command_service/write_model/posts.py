@@ -1,7 +1,8 @@
 """Posts in the write model.
 
 A delete is a tombstone (`deleted_at`, text emptied), so replies keep a valid parent id. Each post
-takes the next number in its author's sequence (`post_sequences`), an atomic `$inc` on the server.
+(and each repost, `reactions.py`) takes the next number in its author's sequence
+(`post_sequences`), an atomic `$inc` on the server.
 """
 
 from typing import cast
@@ -22,12 +23,12 @@ async def find_live_post(database: Database, post_id: ObjectId) -> PostDocument 
 
 
 async def last_post_number(database: Database, author_id: ObjectId) -> int:
-    """How many post numbers the author has drawn so far (0 before their first post)."""
+    """How many numbers the author has drawn so far for posts and reposts (0 before the first)."""
     found = await database[POST_SEQUENCES].find_one({"_id": author_id})
     return int(found["last"]) if found else 0
 
 
-async def _next_post_number(database: Database, author_id: ObjectId) -> int:
+async def next_post_number(database: Database, author_id: ObjectId) -> int:
     counter = await database[POST_SEQUENCES].find_one_and_update(
         {"_id": author_id},
         {"$inc": {"last": 1}},
@@ -54,7 +55,7 @@ async def insert_post(
         text=text,
         reply_to=reply_to["_id"] if reply_to else None,
         reply_to_author_id=reply_to["author_id"] if reply_to else None,
-        author_seq=await _next_post_number(database, author_id),
+        author_seq=await next_post_number(database, author_id),
         hashtags=hashtags_of(text),
         mentions=mentions_of(text),
         mention_ids=[user["_id"] for user in mentions],
