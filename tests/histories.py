@@ -9,6 +9,7 @@ rejected, as they would be for a client.
 import contextlib
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from bson import ObjectId
 from hypothesis import strategies as st
@@ -20,6 +21,7 @@ from service_kit.clock import skewed_clock, utc_now
 from service_kit.mongo import Database
 from service_kit.notification_ids import NotificationPosition
 from service_kit.tokens import Principal
+from service_kit.write_model import REPOSTS, pair_key
 
 CAST = 4
 # Posts draw their text from a small vocabulary, so that search terms and hashtags repeat, in
@@ -68,15 +70,20 @@ steps = st.builds(
 )
 histories = st.lists(steps, min_size=10, max_size=50)
 # More follows and unfollows, so that accounts cross a small fan-out threshold both ways while
-# they have followers left to backfill.
+# they have followers left to backfill; reposts and blocks, which large accounts' pages merge
+# and filter.
 social_steps = st.builds(
     Step,
     action=st.sampled_from(
-        ["post", "post", "post", "reply", "delete", "follow", "follow", "unfollow", "rename"]
+        [
+            *("post", "post", "post", "reply", "delete", "follow", "follow", "unfollow"),
+            *("rename", "repost", "repost", "unrepost", "block", "unblock"),
+        ]
     ),
     actor=st.integers(0, CAST - 1),
     other=st.integers(0, CAST - 1),
     skew_ms=st.sampled_from([0, 0, -1500, 1500]),
+    pick=st.integers(0, 2),
 )
 social_histories = st.lists(social_steps, min_size=20, max_size=60)
 
@@ -91,6 +98,8 @@ class Writers:
     renames: int = 0
     # Every (follower id, followee id) ever followed: what a capped timeline may have held.
     ever_followed: set[tuple[str, str]] = field(default_factory=set)
+    # Every repost taken back (the write model forgets them; a capped timeline may have held them).
+    taken_back: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     async def sign_up(cls, database: Database, count: int = CAST) -> "Writers":
@@ -151,7 +160,11 @@ class Writers:
             theirs = self.post_ids[step.other]
             if theirs:
                 target = theirs[-1 - step.pick % len(theirs)]
+                key = {"_id": pair_key(ObjectId(actor.user_id), ObjectId(target))}
+                before = await self.database[REPOSTS].find_one(key)
                 await getattr(reactions, step.action)(self.database, actor, target)
+                if before and not await self.database[REPOSTS].find_one(key):
+                    self.taken_back.append(before)
         elif step.action == "mark-read":
             # Any position will do (ids are opaque); going back must leave the mark where it is.
             up_to = NotificationPosition(

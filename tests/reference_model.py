@@ -140,7 +140,14 @@ async def expected_read_models(
         for follow in follows
     ]
     spec = timeline_spec(
-        users, posts, follows, backfill_limit, fanout_max_followers, timeline_max_entries
+        users,
+        posts,
+        follows,
+        backfill_limit,
+        fanout_max_followers,
+        timeline_max_entries,
+        reposts=await database[REPOSTS].find().to_list(None),
+        blocks=blocks,
     )
     timeline_entries = spec.heads + [
         entry for owner in spec.uncapped for entry in spec.capped(owner)
@@ -162,6 +169,7 @@ async def expected_read_models(
             "post_id": str(reaction["post_id"]),
             "post_author_id": str(reaction["post_author_id"]),
             "created_at": reaction["created_at"],
+            **({"reposter_seq": reaction["reposter_seq"]} if kind == "repost" else {}),
         }
         for kind, reaction in reactions
     ]
@@ -246,35 +254,40 @@ def notifications(
 #
 # The rule, for a threshold T (FANOUT_MAX_FOLLOWERS) and a cap C (TIMELINE_MAX_ENTRIES):
 # - an account is *large* when it has at least T followers;
-# - X's window for u: X's live posts numbered at least start - backfill_limit + 1 (u's follow);
+# - X's window for u: X's live posts and reposts numbered at least start - backfill_limit + 1
+#   (u's follow); posts and reposts share X's sequence of numbers;
 # - the Mastodon reply rule: a reply to someone else (Y) is only for those who follow Y or are Y;
 # - S(u), the uncapped entries of u's timeline: u's live posts, and for every account X that u
 #   follows, X's replies to others in the window that the reply rule admits for u, and, when X is
-#   not large, the rest of X's window;
-# - M(u), the merged posts: the rest of the window (all but replies to others) of every large
-#   account u follows;
+#   not large, the rest of X's window's posts; and a repost entry (dated by the repost) for every
+#   live repost of a live post by u, or by a followee X that is not large within X's window,
+#   unless the post is u's own or u and its author block each other (either way);
+# - M(u), the merged occurrences: the rest of the window's posts (all but replies to others), and
+#   the window's reposts (by the rule above), of every large account u follows;
 # - u's head: the large accounts u follows with the first number each follow shows, and whether u
 #   is large; it exists when either says something;
-# - the visible timeline: the newest C of u's entries and M(u), newest first, each post once.
+# - the visible timeline: the newest C of u's entries and M(u), newest first by (time, occurrence
+#   id: `post` or `post:reposter`), each post once, at its newest occurrence.
 #
 # After a rebuild the entries are exactly the newest C of S(u). Followed incrementally they depend
-# on history (a trimmed entry does not come back when a newer one is deleted), and what holds is:
+# on history (a trimmed entry does not come back when a newer one is deleted or unfollowed), and
+# what holds is:
 # (a) every entry is in S(u), with the same fields;
-# (b) every post of S(u) is an entry if fewer than C posts of U(u) are newer, where U(u) is every
-#     post, live or deleted, by u or by an account u ever followed (a trim removes only entries
-#     with C newer ones, a backfill copies only a window's newest C, and every entry ever written
-#     for u is in U(u));
-# (c) the head is exact, and the visible timeline is the newest C of the actual entries and M(u).
+# (b) every entry of S(u) is there if fewer than C events of U(u) are newer, where U(u) is every
+#     post and every repost, live or deleted, by u or by an account u ever followed (a trim removes
+#     only entries with C newer ones, a backfill copies only the newest C of a kind, and every
+#     entry ever written for u is dated by an event of U(u));
+# (c) the head is exact, and the visible timeline is the one above for the actual entries.
 
 
 @dataclass
 class TimelineSpec:
     max_entries: int
     uncapped: dict[str, list[dict[str, Any]]]  # S(u): entry documents, newest first
-    merged: dict[str, set[str]]  # M(u): post ids
+    merged: dict[str, list[tuple[SortKey, str]]]  # M(u): (occurrence key, post id)
     heads: list[dict[str, Any]]
-    keys: dict[str, SortKey]  # every post, live or deleted
-    authors: dict[str, str]  # every post's author
+    # Every event's key by its account: posts (live or deleted) and reposts (live or taken back)
+    events: dict[str, list[SortKey]] = field(default_factory=dict)
     large: set[str] = field(default_factory=set)
 
     def capped(self, owner: str) -> list[dict[str, Any]]:
@@ -285,23 +298,28 @@ class TimelineSpec:
         the exact capped ones)."""
         if entries is None:
             entries = self.capped(owner)
-        newest = sorted(entries, key=lambda e: (e["created_at"], e["post_id"]), reverse=True)
-        shown = {entry["post_id"] for entry in newest[: self.max_entries]} | self.merged[owner]
-        return sorted(shown, key=lambda post_id: self.keys[post_id], reverse=True)
+        newest = sorted(entries, key=entry_key, reverse=True)[: self.max_entries]
+        occurrences = [(entry_key(entry), entry["post_id"]) for entry in newest]
+        occurrences += self.merged[owner]
+        shown: list[str] = []
+        for _, post_id in sorted(occurrences, reverse=True):
+            if post_id not in shown:
+                shown.append(post_id)
+        return shown
 
     def guaranteed(self, owner: str, ever_followed: set[tuple[str, str]]) -> set[str]:
-        """(b): the posts of S(owner) that fewer than C posts of U(owner) are newer than."""
+        """(b): the entries (ids) of S(owner) that fewer than C events of U(owner) are newer
+        than."""
         sources = {owner} | {followee for follower, followee in ever_followed if follower == owner}
         universe = sorted(
-            (key for post_id, key in self.keys.items() if self.authors[post_id] in sources),
-            reverse=True,
+            (key for account in sources for key in self.events.get(account, [])), reverse=True
         )
-        # The C-th newest of U(owner): a post of S(owner) at least as new is guaranteed.
+        # The C-th newest of U(owner): an entry at least as new is guaranteed.
         floor = universe[self.max_entries - 1] if len(universe) >= self.max_entries else None
         return {
-            entry["post_id"]
+            entry["_id"]
             for entry in self.uncapped[owner]
-            if floor is None or self.keys[entry["post_id"]] >= floor
+            if floor is None or entry_key(entry) >= floor
         }
 
     def entry_problems(
@@ -314,10 +332,19 @@ class TimelineSpec:
             for entry in entries
             if wanted.get(entry["_id"]) != entry
         ]
-        present = {entry["post_id"] for entry in entries}
+        present = {entry["_id"] for entry in entries}
         missing = self.guaranteed(owner, ever_followed) - present
-        problems += [f"{owner}: {post_id} is missing" for post_id in sorted(missing)]
+        problems += [f"{owner}: {entry_id} is missing" for entry_id in sorted(missing)]
         return problems
+
+
+def entry_key(entry: dict[str, Any]) -> SortKey:
+    """An entry's place: its time, and its occurrence id (`post` or `post:reposter`)."""
+    return entry["created_at"], entry["_id"].partition(":")[2]
+
+
+def repost_key(repost: dict[str, Any]) -> SortKey:
+    return repost["created_at"], f"{repost['post_id']}:{repost['user_id']}"
 
 
 def timeline_spec(
@@ -328,21 +355,37 @@ def timeline_spec(
     fanout_max_followers: int,
     timeline_max_entries: int,
     deleted: list[dict[str, Any]] | None = None,
+    reposts: list[dict[str, Any]] | None = None,
+    blocks: list[dict[str, Any]] | None = None,
+    taken_back: list[dict[str, Any]] | None = None,
 ) -> TimelineSpec:
-    """`posts` are the live ones; `deleted` the tombstones (they only widen U(u))."""
+    """`posts` are the live ones and `reposts` those that exist; `deleted` the tombstones and
+    `taken_back` reposts undone (both only widen U(u))."""
     every = [*posts, *(deleted or [])]
     spec = TimelineSpec(
-        max_entries=timeline_max_entries,
-        uncapped={},
-        merged={},
-        heads=[],
-        keys={str(p["_id"]): (p["created_at"], str(p["_id"])) for p in every},
-        authors={str(p["_id"]): str(p["author_id"]) for p in every},
+        max_entries=timeline_max_entries, uncapped={}, merged={}, heads=[], events={}
     )
+    for post in every:
+        spec.events.setdefault(str(post["author_id"]), []).append(
+            (post["created_at"], str(post["_id"]))
+        )
+    # Reposts are normalized to strings: `user_id`, `post_id`, `created_at`, `reposter_seq`.
+    all_reposts = [_repost(r) for r in reposts or []]
+    for repost in all_reposts + [_repost(r) for r in taken_back or []]:
+        spec.events.setdefault(repost["user_id"], []).append(repost_key(repost))
     followers = {user["_id"]: 0 for user in users}
     for follow in follows:
         followers[follow["followee_id"]] = followers.get(follow["followee_id"], 0) + 1
     spec.large = {str(user) for user, n in followers.items() if n >= fanout_max_followers}
+    live = {str(post["_id"]): post for post in posts}
+    blocked = {
+        pair
+        for block in blocks or []
+        for pair in (
+            (str(block["blocker_id"]), str(block["blocked_id"])),
+            (str(block["blocked_id"]), str(block["blocker_id"])),
+        )
+    }
 
     def entry(owner: Any, post: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -352,14 +395,40 @@ def timeline_spec(
             "author_id": str(post["author_id"]),
             "created_at": post["created_at"],
             "replied_to": replied_to_other(post),
+            "reposted_by": None,
         }
+
+    def repost_entry(owner: str, repost: dict[str, Any]) -> dict[str, Any]:
+        post = live[repost["post_id"]]
+        return {
+            "_id": f"{owner}:{repost['post_id']}:{repost['user_id']}",
+            "owner_id": owner,
+            "post_id": repost["post_id"],
+            "author_id": str(post["author_id"]),
+            "created_at": repost["created_at"],
+            "replied_to": None,
+            "reposted_by": repost["user_id"],
+        }
+
+    def reposts_shown(owner: str, reposter: str, first: int | None) -> list[dict[str, Any]]:
+        """The reposter's reposts that may reach the owner (`first` None: all of them)."""
+        return [
+            repost
+            for repost in all_reposts
+            if repost["user_id"] == reposter
+            and repost["post_id"] in live
+            and (first is None or repost["reposter_seq"] >= first)
+            and str(live[repost["post_id"]]["author_id"]) != owner
+            and (owner, str(live[repost["post_id"]]["author_id"])) not in blocked
+        ]
 
     following = {(str(f["follower_id"]), str(f["followee_id"])) for f in follows}
 
     for user in users:
         owner = user["_id"]
         shown = [entry(owner, p) for p in posts if p["author_id"] == owner]
-        merged: set[str] = set()
+        shown += [repost_entry(str(owner), r) for r in reposts_shown(str(owner), str(owner), None)]
+        merged: list[tuple[SortKey, str]] = []
         sources: dict[str, int] = {}
         for follow in follows:
             if follow["follower_id"] != owner:
@@ -377,14 +446,15 @@ def timeline_spec(
                 if replied_to_other(p) == str(owner)
                 or (str(owner), replied_to_other(p)) in following
             ]
+            its_reposts = reposts_shown(str(owner), str(followee), first)
             if str(followee) in spec.large:
                 sources[str(followee)] = first
-                merged |= {str(p["_id"]) for p in rest}
+                merged += [((p["created_at"], str(p["_id"])), str(p["_id"])) for p in rest]
+                merged += [(repost_key(r), r["post_id"]) for r in its_reposts]
             else:
                 shown += [entry(owner, p) for p in rest]
-        spec.uncapped[str(owner)] = sorted(
-            shown, key=lambda e: (e["created_at"], e["post_id"]), reverse=True
-        )
+                shown += [repost_entry(str(owner), r) for r in its_reposts]
+        spec.uncapped[str(owner)] = sorted(shown, key=entry_key, reverse=True)
         spec.merged[str(owner)] = merged
         if sources or str(owner) in spec.large:
             spec.heads.append(
@@ -399,6 +469,15 @@ def timeline_spec(
     return spec
 
 
+def _repost(repost: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "user_id": str(repost["user_id"]),
+        "post_id": str(repost["post_id"]),
+        "created_at": repost["created_at"],
+        "reposter_seq": int(repost.get("reposter_seq", 0)),
+    }
+
+
 def replied_to_other(post: dict[str, Any]) -> str | None:
     """Whom a post replies to, unless it is a top-level post or a reply to its own author."""
     replied = post.get("reply_to_author_id")
@@ -406,8 +485,14 @@ def replied_to_other(post: dict[str, Any]) -> str | None:
 
 
 async def expected_timelines(
-    database: Database, backfill_limit: int, fanout_max_followers: int, timeline_max_entries: int
+    database: Database,
+    backfill_limit: int,
+    fanout_max_followers: int,
+    timeline_max_entries: int,
+    taken_back: list[dict[str, Any]] | None = None,
 ) -> TimelineSpec:
+    """The timelines' specification from the write model; `taken_back` are the reposts undone
+    so far (the write model forgets them, but a capped timeline may have held them)."""
     users = await database[USERS].find().to_list(None)
     every = await database[POSTS].find().to_list(None)
     follows = await database[FOLLOWS].find().to_list(None)
@@ -419,4 +504,7 @@ async def expected_timelines(
         fanout_max_followers,
         timeline_max_entries,
         deleted=[p for p in every if p["deleted_at"] is not None],
+        reposts=await database[REPOSTS].find().to_list(None),
+        blocks=await database[BLOCKS].find().to_list(None),
+        taken_back=taken_back,
     )

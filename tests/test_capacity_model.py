@@ -21,7 +21,7 @@ from query_service.read_models.names import (
     USER_VIEWS,
 )
 from query_service.read_models.registry import projections_of
-from query_service.read_models.timelines import HEAD_AT, head_id
+from query_service.read_models.timeline_entries import HEAD_AT, head_id
 from service_kit.mongo import Database
 from service_kit.mongo.embedded.operations import OperationCount, counting_operations
 from service_kit.tokens import Principal

@@ -28,9 +28,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from query_service.projector.checkpoints import PROJECTOR_CHECKPOINTS
+from query_service.read_models.home_timeline import home_timeline
 from query_service.read_models.names import TIMELINE_ENTRIES
 from query_service.read_models.pagination import Position
-from query_service.read_models.timelines import home_timeline
 from tests.histories import Step, Writers, histories, social_histories
 from tests.reference_model import TimelineSpec, expected_read_models, expected_timelines
 from tests.support import Stack, make_settings, running_stack
@@ -74,7 +74,9 @@ async def project_three_ways(
         expected = await expected_read_models(
             stack.database, backfill_limit, fanout_max_followers=threshold, timeline_max_entries=cap
         )
-        spec = await expected_timelines(stack.database, backfill_limit, threshold, cap)
+        spec = await expected_timelines(
+            stack.database, backfill_limit, threshold, cap, writers.taken_back
+        )
         await assert_follows_the_rule(stack, expected, spec, writers, page_size, "incremental")
 
         earlier = checkpoints[replay_from % len(checkpoints)] if checkpoints else None

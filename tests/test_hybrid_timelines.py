@@ -15,7 +15,7 @@ import pytest
 
 from query_service.read_models.names import TIMELINE_ENTRIES
 from query_service.read_models.pagination import Position, encode_cursor
-from query_service.read_models.timelines import head_id, timeline_entry_id
+from query_service.read_models.timeline_entries import head_id, timeline_entry_id
 from tests.support import Stack, User, make_settings, running_stack
 
 THRESHOLD = 2

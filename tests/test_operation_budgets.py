@@ -13,7 +13,7 @@ from bson import ObjectId
 
 from command_service.write_model import blocks
 from query_service.read_models.names import FOLLOW_EDGES, POST_VIEWS, TIMELINE_ENTRIES, USER_VIEWS
-from query_service.read_models.timelines import HEAD_AT, head_id, trim_due
+from query_service.read_models.timeline_entries import HEAD_AT, head_id, trim_due
 from service_kit.clock import utc_now
 from service_kit.mongo.embedded.operations import OperationCount, counting_operations
 from service_kit.notification_ids import NotificationPosition, encode_notification_id
@@ -35,7 +35,8 @@ API_BUDGETS = {
     "unfollow": 4,  # the follower exists + rate limit + the followee + delete
     "like": 5,  # the user exists + rate limit + the live post + blocked by its author? + upsert
     "unlike": 4,  # the user exists + rate limit + the live post + delete
-    "repost": 5,
+    # + reposted already? (no new number then) + the next number in the reposter's sequence
+    "repost": 7,
     "unrepost": 4,
     "edit profile": 4,  # the user exists + rate limit + update + the profile after it
     "mark read": 4,  # the user exists + rate limit + move the mark (+ insert the first one)
@@ -183,6 +184,34 @@ async def test_a_timeline_page_takes_three_round_trips_however_many_accounts_you
     assert later.round_trips == 6
 
 
+async def test_a_timeline_page_with_reposts_names_the_reposters_and_looks_back_once(
+    stack: Stack, alice: User, bob: User
+):
+    carol = await stack.sign_up("carol")
+    await bob.follow("alice")
+    await bob.follow("carol")
+    posts = [await alice.post(f"post {n}") for n in range(30)]
+    for post in posts[:25:2]:  # older posts come back up, reposted
+        path = f"/command/v1/posts/{post['id']}/repost"
+        assert (await stack.command.put(path, headers=carol.auth)).status_code == 204
+    await stack.settle()
+
+    with counting_operations() as first:
+        page = await bob.timeline(limit=10)
+    with counting_operations() as later:
+        second = await bob.timeline(limit=10, cursor=page["next_cursor"])
+
+    # Entries with the head, their posts, the reposters' names, what the reader liked and
+    # reposted; a later page also looks up the newer entries of its posts that have reposts
+    # (one query for the whole page), so that each post shows once.
+    assert first.round_trips == 4
+    assert later.round_trips == 5
+    assert [item["reposted_by"]["handle"] for item in page["items"]] == ["carol"] * 10
+    # A post already shown above is skipped, not replaced: a page may come out shorter.
+    assert 1 <= len(second["items"]) <= 10
+    assert not {item["id"] for item in page["items"]} & {item["id"] for item in second["items"]}
+
+
 # Round trips per projected change. A counted membership (a follow edge, a post view) costs a read
 # of it before, one guarded update per counter it changes, then its own write (counters.py).
 CHANGE_BUDGETS = {
@@ -199,8 +228,9 @@ CHANGE_BUDGETS = {
     # posts, apart: they leave apart when it crosses up), the followee blocks the follower?,
     # the notification; then whether the followee is large (its count and its head), the
     # backfill's bulk write, the follower's trim (one skip query) and the follower's followees
-    # (their replies to the followee come in: the Mastodon rule)
-    "follow insert": 13,
+    # (their replies to the followee come in: the Mastodon rule), and the followee's newest
+    # reposts in the window
+    "follow insert": 14,
     # edge before, two counts, edge delete, entries delete, notification; whether the followee
     # is large (its count and its head)
     "follow delete": 8,
@@ -209,10 +239,17 @@ CHANGE_BUDGETS = {
     # the reaction, the author blocks the liker?, the notification
     "like insert": 7,
     "like delete": 4,  # reaction before, the like count, reaction delete, notification delete
-    "repost insert": 7,
-    "repost delete": 4,
-    "block insert": 2,  # edge upsert, flag the blocked account's notifications to the blocker
-    "block delete": 2,
+    # like a like (7), then timelines: the post's author, is the reposter large (its head)?,
+    # its followers, ONE lookup of blocks between them and the author, ONE bulk
+    "repost insert": 12,
+    "repost delete": 5,  # like an unlike (4) + the repost's timeline entries, in one delete
+    # edge upsert, flag the blocked account's notifications to the blocker, and ONE bulk of two
+    # deletes: each one's posts leave the other's timeline, whoever reposted them
+    "block insert": 3,
+    # edge delete, unflag notifications, does the other block still?, then for each of the two:
+    # whom they follow, which of those are large, the reposts of the other's posts by them (a
+    # bulk write and a check that the posts are live when any), and a trim
+    "block delete": 11,
     "read mark": 1,  # the mark's upsert
 }
 # What every catch-up costs besides its changes: load the checkpoint, look for operator requests
@@ -493,9 +530,9 @@ async def test_a_followers_page_takes_three_round_trips_however_many_followers(
 
 # Round trips per projected discovery change (a batch of one change, recounts included).
 DISCOVERY_CHANGE_BUDGETS = {
-    # the edge upsert (or delete) + flag (or unflag) the blocked account's notifications
-    "block insert": 2,
-    "block delete": 2,
+    # as in CHANGE_BUDGETS
+    "block insert": 3,
+    "block delete": 11,
     # the plain post insert (7) + for each of its 2 hashtags one guarded increment (no count)
     "post insert, 2 hashtags": 9,
     # the plain tombstone (6) + for each hashtag a guarded decrement and the empty bucket's delete
@@ -548,7 +585,7 @@ async def test_every_projected_discovery_change_stays_within_its_budget(
 # ---- hybrid fan-out ----------------------------------------------------------------------------
 
 
-async def test_a_timeline_page_with_merged_posts_of_large_accounts_takes_at_most_three(
+async def test_a_timeline_page_with_merged_posts_of_large_accounts_takes_four(
     stack: Stack, bob: User
 ):
     # The read side alone: entries from 10 accounts and 3 large accounts in bob's head.
@@ -598,10 +635,11 @@ async def test_a_timeline_page_with_merged_posts_of_large_accounts_takes_at_most
     with counting_operations() as later:
         second = await bob.timeline(limit=10, cursor=page["next_cursor"])
 
-    # Entries with the head, then hydration and merge in one, then what the reader liked and
-    # reposted on the page (`viewer.for_viewer`, one batched lookup).
-    assert first.round_trips == 3
-    assert later.round_trips == 4  # + the head again
+    # Entries with the head, the large accounts' reposts, then hydration and the merge of their
+    # posts in one, then what the reader liked and reposted on the page (`viewer.for_viewer`,
+    # one batched lookup). A later page reads the head again with its entries, in one query.
+    assert first.round_trips == 4
+    assert later.round_trips == 4
     assert len(page["items"]) == len(second["items"]) == 10
 
 
@@ -660,6 +698,7 @@ async def test_crossing_the_threshold_writes_in_bulk_batches_of_the_fanout_chunk
 
 
 # Round trips of a crossing's settle besides its bulk writes and trims: the follow change itself,
-# the counters, the decision's two reads, one read of the followers (and, down, of the posts); up,
-# the follow's backfill reads its window twice (replies to others and the rest, apart).
-CROSSING_OTHERS = {True: 18, False: 14}
+# the counters, the decision's two reads, one read of the followers (and, down, of the posts and
+# of the reposts); up, the follow's backfill reads its window three times (replies to others, the
+# rest, and reposts, apart).
+CROSSING_OTHERS = {True: 19, False: 15}

@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 
-from query_service.api.schemas import Post, PostPage
+from query_service.api.schemas import Post, PostPage, TimelinePage, TimelinePost
 from query_service.read_models import pagination
 from query_service.read_models.blocks import blocked_by
+from query_service.read_models.home_timeline import TimelineItem
 from query_service.read_models.pagination import (
     InvalidCursor,
     Position,
@@ -79,6 +80,17 @@ async def posts_for(
 ) -> list[Post]:
     shown = await for_viewer(database, viewer.user_id if viewer else None, views)
     return [Post.model_validate(view) for view in shown]
+
+
+async def timeline_page(
+    database: Database, viewer: Principal, page: pagination.Page[TimelineItem]
+) -> TimelinePage:
+    """A page of the home timeline: posts as `post_page` shows them, with who reposted them."""
+    shown = await for_viewer(database, viewer.user_id, list(page.items))
+    return TimelinePage(
+        items=[TimelinePost.model_validate(item) for item in shown],
+        next_cursor=next_cursor(page),
+    )
 
 
 def next_cursor(page: pagination.Page[Any]) -> str | None:

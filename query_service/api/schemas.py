@@ -38,6 +38,22 @@ class PostPage(BaseModel):
     next_cursor: str | None
 
 
+class TimelinePost(Post):
+    reposted_by: "Author | None" = Field(
+        description="The account whose repost brought the post here (the newest, when several "
+        "did), or null when the post is here for itself"
+    )
+    reposted_at: datetime | None = Field(
+        description="When that repost was made: the item's place in the timeline (null without "
+        "a repost, the place is `created_at`)"
+    )
+
+
+class TimelinePage(BaseModel):
+    items: list[TimelinePost]
+    next_cursor: str | None
+
+
 class User(BaseModel):
     id: str = DocumentId
     handle: str

@@ -19,13 +19,15 @@ The scopes (`scopes_of`):
   (`read_models/counters.py`: counts into a document that does not exist count nothing).
 - a **follow** of B by A: {B, A}. B for the reasons above; A because the follow counts into A's
   `following_count`, whose document A's own insert creates.
-- a **like** or **repost** of P by C: {post P, C} (the post's counters; C's followers, for a
-  repost's timelines).
-- a **block** of Y by X: {X, Y}; a user's **notification mark**: {the user}.
-- anything else, or a change that cannot name its scopes (a post deleted outright: the event
-  carries only its id), is a *barrier*: it waits for every earlier change of the batch, and every
-  later one waits for it. Events that end the stream are handled by the runner before they get
-  here: it waits for the batch so far, then applies them.
+- a **like** or **repost** of P by C: {post P, C} (the post's counters and its delete; C's
+  followers and their windows, for a repost's timelines).
+- a user's **notification mark**: {the user}.
+- a **block** is a *barrier*: it takes each one's posts out of the other's timeline, whoever
+  reposted them, and an unblock brings back what reposts of all their followees bring, so it
+  is ordered with everything (blocks are rare). So is anything else, or a change that cannot name
+  its scopes (a post deleted outright: the event carries only its id): a barrier waits for every
+  earlier change of the batch, and every later one waits for it. Events that end the stream are
+  handled by the runner before they get here: it waits for the batch so far, then applies them.
 
 Counters are commutative and each update is one atomic single-document operation, so changes in
 different lanes may count into the same document in any order. The runner saves the checkpoint
@@ -40,7 +42,6 @@ from typing import Any
 from query_service.projector.metrics import Lag
 from query_service.projector.projection import Change
 from service_kit.write_model import (
-    BLOCKS,
     FOLLOWS,
     LIKES,
     NOTIFICATION_MARKS,
@@ -84,8 +85,6 @@ def _scopes_of(change: Change) -> Scopes | None:
         return frozenset({str(key["followee"]), str(key["follower"])})
     if collection in (LIKES, REPOSTS):
         return frozenset({post_scope(key["post"]), str(key["user"])})
-    if collection == BLOCKS:
-        return frozenset({str(key["blocker"]), str(key["blocked"])})
     if collection == NOTIFICATION_MARKS:
         return frozenset({str(key)})
     return None

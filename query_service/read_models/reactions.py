@@ -10,7 +10,7 @@ all of its reactions.
 """
 
 from datetime import datetime
-from typing import Any, ClassVar, Literal, TypedDict, cast
+from typing import Any, ClassVar, Literal, NotRequired, TypedDict, cast
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
@@ -39,6 +39,7 @@ class Reaction(TypedDict):
     post_id: str
     post_author_id: str
     created_at: datetime
+    reposter_seq: NotRequired[int]  # a repost's number in the reposter's sequence (timelines)
 
 
 def reaction_id(kind: str, user_id: str, post_id: str) -> str:
@@ -71,6 +72,22 @@ class ReactionsProjection(Projection):
                 [("post_id", ASCENDING), ("kind", ASCENDING), *NEWEST_FIRST], name="post_newest"
             ),
             IndexModel([("user_id", ASCENDING), ("post_id", ASCENDING)], name="user_posts"),
+            # An account's reposts, newest first: a follow's backfill and the merge of a large
+            # account's reposts into its followers' pages (`timeline_reposts.py`).
+            IndexModel(
+                [
+                    ("user_id", ASCENDING),
+                    ("kind", ASCENDING),
+                    ("created_at", DESCENDING),
+                    ("post_id", DESCENDING),
+                ],
+                name="user_reposts_newest",
+            ),
+            # Reposts of an author's posts by the accounts one follows (an unblock's backfill).
+            IndexModel(
+                [("post_author_id", ASCENDING), ("kind", ASCENDING), ("user_id", ASCENDING)],
+                name="author_reactions",
+            ),
         ]
     }
 
@@ -97,15 +114,16 @@ class ReactionsProjection(Projection):
 
 
 def _reaction_update(kind: Kind, user_id: str, post_id: str, reaction: Any) -> dict[str, Any]:
-    return {
-        "$set": {
-            "kind": kind,
-            "user_id": user_id,
-            "post_id": post_id,
-            "post_author_id": str(reaction["post_author_id"]),
-            "created_at": reaction["created_at"],
-        }
+    fields = {
+        "kind": kind,
+        "user_id": user_id,
+        "post_id": post_id,
+        "post_author_id": str(reaction["post_author_id"]),
+        "created_at": reaction["created_at"],
     }
+    if kind == "repost":
+        fields["reposter_seq"] = int(reaction.get("reposter_seq", 0))
+    return {"$set": fields}
 
 
 # ---- the read side -----------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 Within one change no projection reads what another writes for it, so the order is only the
 order of their writes: profiles and edges first, then post views, then timelines.
-`reactions` and `notifications` read a post's view to know it is live, after `posts` wrote it.
+`reactions` and `notifications` read a post's view to know it is live, after `posts` wrote it;
+`timelines` reads the block edges of a block's change after `blocks` wrote them (an unblock
+restores what reposts bring only when neither blocks the other any more).
 """
 
 from typing import Final
@@ -25,8 +27,8 @@ PROJECTIONS: Final[tuple[Projection, ...]] = (
     FollowsProjection(),
     HashtagsProjection(),
     PostsProjection(),
-    TimelinesProjection(),
     BlocksProjection(),
+    TimelinesProjection(),
     ReactionsProjection(),
     NotificationsProjection(),
     UserSearchProjection(),

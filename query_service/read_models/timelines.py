@@ -1,16 +1,18 @@
-"""timeline_entries: home timelines with hybrid fan-out. Both sides of the timeline live here.
+"""Home timelines with hybrid fan-out: the write side for posts and follows.
 
 The rule (the README's "What a timeline contains"), a function of the write model alone:
 a user's home timeline shows every live post they wrote, and, for every account they follow now,
 every live post of that account numbered above `start - backfill_limit`, where `start` is how many
-posts the account had numbered when this follow was made (`followee_post_seq`). Numbers come from
+numbers the account had drawn when this follow was made (`followee_post_seq`). Numbers come from
 the author's own sequence, never from clocks, so any interleaving, replay or rebuild agrees.
+Reposts draw from the same sequence and reach timelines by the same windows
+(`timeline_reposts.py`); the documents and the writes they share are in `timeline_entries.py`,
+and the read side, which shows each post once, is `home_timeline.py`.
 
 Hybrid fan-out. An account with at least `fanout_max_followers` followers is *large*: its posts
-are not copied into its followers' timelines (its own timeline still gets them). Instead each
-timeline has a *head* document (`{owner}:head`, sorted before every entry, so the first page's
-query returns it) with `sources`, the large accounts the owner follows, each with the first post
-number its follow shows, and a page merges their posts from `post_views` when it is read. The
+and reposts are not copied into its followers' timelines (its own timeline still gets them).
+Instead each timeline's head lists `sources`, the large accounts the owner follows, each with the
+first number its follow shows, and a page merges their posts and reposts when it is read. The
 head also says whether its owner is `large`, as last decided: from the exact `followers_count` of
 `user_views` (`UsersProjection` runs first), in `finish_batch`, for every account whose followers
 changed in the batch. Crossing up moves the account into its followers' sources and removes its
@@ -23,11 +25,12 @@ newest C on a deterministic fraction 1/max(1, C // 2) of the deliveries to it (b
 and post), always after a follow's backfill, and a rebuild trims every owner once at the end. One
 trim is one indexed skip over at most C + (entries since the last trim) keys, so trimming costs
 O(1) keys per delivery on average and a timeline holds about 1.5 C entries between trims. A
-backfill copies only the newest C posts of the window (a follow: of its replies to others and of
-its other posts apart, as they leave apart; an account crossing down: of its other posts): an older
-one has C newer entries and could not be among the newest C. Pages show at most the newest C
-entries (plus the merged posts). Entries depend on history (a deleted post does not bring back one
-that was trimmed); tests/reference_model.py states exactly what is guaranteed.
+backfill copies only the newest C of each kind of the window (a follow: of its replies to others,
+of its other posts and of its reposts apart, as they leave apart; an account crossing down: of its
+other posts and of its reposts): an older one has C newer entries and could not be among the
+newest C. Pages show at most the newest C entries (plus the merged posts). Entries depend on
+history (a deleted post does not bring back one that was trimmed); tests/reference_model.py states
+exactly what is guaranteed.
 
 The Mastodon reply rule. A reply to someone else (Y) reaches a follower's timeline only when the
 follower follows Y or is Y. Such replies are always fanned out, even by a large account, to that
@@ -35,16 +38,15 @@ intersection (`_reply_audience` reads the smaller follower set and checks the ot
 entries keep `replied_to`, so unfollowing Y removes them, and following Y backfills the replies
 to Y by the accounts the follower follows, each within its window (`_replies_to`).
 
-Entries are keyed by (owner, post) and heads by owner, so every step can safely run again.
+Entries are keyed by (owner, post[, reposter]) and heads by owner, so every step can safely run
+again.
 """
 
-import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, ClassVar, TypedDict, cast
+from typing import Any, ClassVar
 
-from pymongo import ASCENDING, DESCENDING, DeleteMany, DeleteOne, IndexModel, UpdateOne
+from pymongo import ASCENDING, DeleteMany
 
 from query_service.projector.projection import (
     Change,
@@ -52,7 +54,7 @@ from query_service.projector.projection import (
     Projection,
     ProjectionContext,
 )
-from query_service.read_models import pagination
+from query_service.read_models import timeline_reposts
 from query_service.read_models.follows import edge_exists, edge_of
 from query_service.read_models.names import (
     FOLLOW_EDGES,
@@ -60,65 +62,54 @@ from query_service.read_models.names import (
     TIMELINE_ENTRIES,
     USER_VIEWS,
 )
-from query_service.read_models.pagination import Page, Position
-from query_service.read_models.posts import NEWEST_FIRST, PostView, live_post, replied_to_other
-from service_kit.mongo import Database
-from service_kit.write_model import FOLLOWS, POSTS
-
-TIMELINE_NEWEST_FIRST = [("created_at", DESCENDING), ("post_id", DESCENDING)]
-# The head document sorts before every entry of its owner, so the first page's query returns it.
-HEAD_AT = datetime(9999, 12, 31, tzinfo=UTC)
-TRIMS = "timelines:trim"  # the context's set of owners to trim when the batch ends
-
-
-class TimelineEntry(TypedDict):
-    _id: str
-    owner_id: str
-    post_id: str
-    author_id: str
-    created_at: datetime
-    replied_to: str | None  # a reply to someone else: whom (the Mastodon rule)
-
-
-def timeline_entry_id(owner_id: str, post_id: str) -> str:
-    return f"{owner_id}:{post_id}"
-
-
-def head_id(owner_id: str) -> str:
-    return f"{owner_id}:head"
+from query_service.read_models.posts import NEWEST_FIRST, live_post, replied_to_other
+from query_service.read_models.timeline_entries import (
+    INDEXES,
+    TRIMS,
+    Bulk,
+    add_source,
+    drop_entries_of_gone_posts,
+    drop_idle_head,
+    drop_source,
+    entry_upsert,
+    first_number_shown,
+    head_id,
+    head_update,
+    is_large,
+    schedule_trim,
+    trim,
+    trim_due,
+)
+from service_kit.write_model import BLOCKS, FOLLOWS, POSTS, REPOSTS
 
 
 class TimelinesProjection(Projection):
     name = "timelines"
-    consumes = (POSTS, FOLLOWS)
-    owns: ClassVar[OwnedCollections] = {
-        TIMELINE_ENTRIES: [
-            IndexModel([("owner_id", ASCENDING), *TIMELINE_NEWEST_FIRST], name="owner_newest"),
-            IndexModel([("post_id", ASCENDING)], name="by_post"),
-            IndexModel([("owner_id", ASCENDING), ("author_id", ASCENDING)], name="owner_author"),
-            IndexModel(
-                [("owner_id", ASCENDING), ("replied_to", ASCENDING)], name="owner_replied_to"
-            ),
-        ]
-    }
+    consumes = (POSTS, FOLLOWS, REPOSTS, BLOCKS)
+    owns: ClassVar[OwnedCollections] = {TIMELINE_ENTRIES: INDEXES}
 
     async def apply(self, context: ProjectionContext, change: Change) -> None:
-        if change["ns"]["coll"] == POSTS:
+        collection = change["ns"]["coll"]
+        if collection == REPOSTS:
+            await timeline_reposts.apply_repost(context, change)
+        elif collection == BLOCKS:
+            await timeline_reposts.apply_block(context, change)
+        elif collection == POSTS:
             post_id = str(change["documentKey"]["_id"])
             post = live_post(change)
             if post is None:
                 await remove_post(context, post_id)
             elif change["operationType"] == "insert":
                 await deliver_post(context, post_id, post)
-            return
-        follower_id, followee_id = edge_of(change)
-        # The followee's follower count changed: `finish_batch` decides whether it is large.
-        context.stale_ids(self.name).add(followee_id)
-        if edge_exists(change):
-            start = int(change["fullDocument"].get("followee_post_seq", 0))
-            await follow_in(context, follower_id, followee_id, start)
         else:
-            await follow_out(context, follower_id, followee_id)
+            follower_id, followee_id = edge_of(change)
+            # The followee's follower count changed: `finish_batch` decides whether it is large.
+            context.stale_ids(self.name).add(followee_id)
+            if edge_exists(change):
+                start = int(change["fullDocument"].get("followee_post_seq", 0))
+                await follow_in(context, follower_id, followee_id, start)
+            else:
+                await follow_out(context, follower_id, followee_id)
 
     async def finish_batch(self, context: ProjectionContext) -> None:
         accounts = context.stale_ids(self.name)
@@ -137,12 +128,7 @@ class TimelinesProjection(Projection):
             await trim(context, str(user["_id"]))
 
 
-def first_number_shown(start: int, backfill_limit: int) -> int:
-    """The lowest post number a follow that started at `start` puts into the timeline."""
-    return start - backfill_limit + 1
-
-
-# ---- the write side: fan-out, backfill, removal ------------------------------------------------
+# ---- posts and follows: fan-out, backfill, removal ---------------------------------------------
 
 
 async def deliver_post(context: ProjectionContext, post_id: str, post: dict[str, Any]) -> None:
@@ -150,13 +136,13 @@ async def deliver_post(context: ProjectionContext, post_id: str, post: dict[str,
     follower's whose window admits it (in bulk chunks)."""
     author_id = str(post["author_id"])
     number, replied = int(post.get("author_seq", 0)), replied_to_other(post)
-    bulk = _Bulk(context)
+    bulk = Bulk(context)
     if replied is not None:  # a reply to someone else is fanned out whether or not large
         owners = _reply_audience(context, author_id, number, replied)
     else:
         owners = _timeline_owners(context, author_id, number, await is_large(context, author_id))
     async for owner_id in owners:
-        entry = _entry_upsert(owner_id, post_id, author_id, post["created_at"], replied)
+        entry = entry_upsert(owner_id, post_id, author_id, post["created_at"], replied)
         await bulk.add(entry, entry=True)
         if trim_due(owner_id, post_id, context.settings.timeline_max_entries):
             schedule_trim(context, owner_id)
@@ -166,60 +152,76 @@ async def deliver_post(context: ProjectionContext, post_id: str, post: dict[str,
 async def follow_in(
     context: ProjectionContext, follower_id: str, followee_id: str, start: int
 ) -> None:
-    """A follow: a large followee goes into the follower's sources; a small one's window is
-    backfilled. Runs on every application of the follow (a crash may have come between the edge
-    and this); posts after the follow that are not projected yet arrive through `deliver_post`."""
+    """A follow: a large followee goes into the follower's sources; a small one's window (its
+    posts and its reposts) is backfilled. Runs on every application of the follow (a crash may
+    have come between the edge and this); posts and reposts after the follow that are not
+    projected yet arrive through their own deliveries."""
     first = first_number_shown(start, context.settings.backfill_limit)
     large = await is_large(context, followee_id)
     if large:
         await context.collection(TIMELINE_ENTRIES).bulk_write(
-            [_add_source(follower_id, followee_id, first)]
+            [add_source(follower_id, followee_id, first)]
         )
-    bulk = _Bulk(context)
+    bulk = Bulk(context)
     async for post in _newest_shown_of_window(context, follower_id, followee_id, first, large):
-        entry = _entry_upsert(
+        entry = entry_upsert(
             follower_id, post["_id"], followee_id, post["created_at"], replied_to_other(post)
         )
         await bulk.add(entry, entry=True)
     # Following an account also admits the replies to it by the accounts the follower follows.
+    # Their authors' deletes are not ordered with this follow (another lane): see below.
+    others: set[str] = set()
     async for post in _replies_to(context, follower_id, followee_id):
-        entry = _entry_upsert(
+        entry = entry_upsert(
             follower_id, post["_id"], post["author_id"], post["created_at"], followee_id
         )
         await bulk.add(entry, entry=True)
+        others.add(post["_id"])
+    if not large:
+        others |= await timeline_reposts.backfill_follow(
+            context, bulk, follower_id, followee_id, first
+        )
     await bulk.flush()
+    await drop_entries_of_gone_posts(context, others)
     schedule_trim(context, follower_id)
 
 
 async def follow_out(context: ProjectionContext, owner_id: str, author_id: str) -> None:
-    """An unfollow: the author's posts, and the replies to them, leave one timeline, and the
-    author its sources."""
+    """An unfollow: the author's posts, the replies to them and the author's reposts leave one
+    timeline, and the author its sources. Reposts of the author's posts by others stay."""
     await context.collection(TIMELINE_ENTRIES).bulk_write(
         [
-            DeleteMany({"owner_id": owner_id, "author_id": author_id}),
+            # their posts, and the posts they reposted
+            DeleteMany(
+                {
+                    "owner_id": owner_id,
+                    "$or": [
+                        {"author_id": author_id, "reposted_by": None},
+                        {"reposted_by": author_id},
+                    ],
+                }
+            ),
             # the replies to them, but not the owner's own
             DeleteMany(
-                {"owner_id": owner_id, "replied_to": author_id, "author_id": {"$ne": owner_id}}
+                {
+                    "owner_id": owner_id,
+                    "replied_to": author_id,
+                    "author_id": {"$ne": owner_id},
+                    "reposted_by": None,
+                }
             ),
-            *_drop_source(owner_id, author_id),
+            *drop_source(owner_id, author_id),
         ],
         ordered=True,
     )
 
 
 async def remove_post(context: ProjectionContext, post_id: str) -> None:
+    """A deleted post leaves every timeline, whatever brought it there."""
     await context.collection(TIMELINE_ENTRIES).delete_many({"post_id": post_id})
 
 
 # ---- hybrid fan-out: deciding and crossing the threshold ---------------------------------------
-
-
-async def is_large(context: ProjectionContext, account_id: str) -> bool:
-    """Whether the account is large as last decided (not fanned out): its head says so."""
-    head = await context.collection(TIMELINE_ENTRIES).find_one(
-        {"_id": head_id(account_id)}, {"large": 1}
-    )
-    return bool(head and head.get("large"))
 
 
 async def reconcile_fanout(context: ProjectionContext, accounts: list[str]) -> None:
@@ -244,31 +246,42 @@ async def reconcile_fanout(context: ProjectionContext, accounts: list[str]) -> N
 
 async def cross_up(context: ProjectionContext, account_id: str) -> None:
     """The account becomes large: for each follower, add it to the sources (first, so a reader
-    sees its posts twice for a moment rather than not at all; the merge shows each once) and
-    remove its entries. The state is written last: a crash before it repeats all of this."""
-    bulk = _Bulk(context, ordered=True)
+    sees its posts twice for a moment rather than not at all; a page shows each post once) and
+    remove its entries: its posts (not its replies to others, which are fanned out whether or not
+    it is large) and its reposts. The state is written last: a crash before it repeats all of
+    this."""
+    bulk = Bulk(context, ordered=True)
     async for follower_id, first in _followers(context, account_id):
-        await bulk.add(_add_source(follower_id, account_id, first))
-        # Its replies to others stay: they are fanned out whether or not it is large.
+        await bulk.add(add_source(follower_id, account_id, first))
         await bulk.add(
-            DeleteMany({"owner_id": follower_id, "author_id": account_id, "replied_to": None})
+            DeleteMany(
+                {
+                    "owner_id": follower_id,
+                    "author_id": account_id,
+                    "replied_to": None,
+                    "reposted_by": None,
+                }
+            ),
+            timeline_reposts.drop_reposts_by(follower_id, account_id),
         )
     await bulk.flush()
-    await context.collection(TIMELINE_ENTRIES).bulk_write([_head_update(account_id, large=True)])
+    await context.collection(TIMELINE_ENTRIES).bulk_write([head_update(account_id, large=True)])
 
 
 async def cross_down(context: ProjectionContext, account_id: str) -> None:
-    """The account is no longer large: backfill every follower's window (its newest C posts),
-    then take the account out of their sources; the decision is written last.
+    """The account is no longer large: backfill every follower's window (its newest C posts and
+    its newest C reposts), then take the account out of their sources; the decision is written
+    last.
 
     One scan of the account's posts, newest first, serves every follower: a follower whose window
     starts at `first` takes the posts numbered `first` or above until it has C of them. Followers
-    are grouped by where their window starts; the scan stops once every group is full."""
+    are grouped by where their window starts; the scan stops once every group is full. Reposts
+    are scanned the same way (`timeline_reposts.backfill_groups`)."""
     limit = context.settings.timeline_max_entries
-    groups: dict[int, _WindowGroup] = {}
+    groups: dict[int, WindowGroup] = {}
     async for follower_id, first in _followers(context, account_id):
-        groups.setdefault(first, _WindowGroup(first)).followers.append(follower_id)
-    bulk = _Bulk(context, ordered=True)
+        groups.setdefault(first, WindowGroup(first)).followers.append(follower_id)
+    bulk = Bulk(context, ordered=True)
     if groups:
         lowest = min(groups)
         posts = context.collection(POST_VIEWS).find(
@@ -287,165 +300,39 @@ async def cross_down(context: ProjectionContext, account_id: str) -> None:
                 if post["author_seq"] >= group.first:
                     group.taken += 1
                     for follower_id in group.followers:
-                        entry = _entry_upsert(
+                        entry = entry_upsert(
                             follower_id, post["_id"], account_id, post["created_at"], None
                         )
                         await bulk.add(entry, entry=True)
+        await timeline_reposts.backfill_groups(context, bulk, account_id, groups)
         for group in groups.values():
             for follower_id in group.followers:
-                await bulk.add(*_drop_source(follower_id, account_id))
+                await bulk.add(*drop_source(follower_id, account_id))
                 if trim_due(follower_id, account_id, limit):
                     schedule_trim(context, follower_id)
     await bulk.flush()
     await context.collection(TIMELINE_ENTRIES).bulk_write(
-        [_head_update(account_id, large=False), _drop_idle_head(account_id)], ordered=True
+        [head_update(account_id, large=False), drop_idle_head(account_id)], ordered=True
     )
 
 
 @dataclass
-class _WindowGroup:
+class WindowGroup:
+    """Followers whose windows start at the same number, and how many posts they took so far."""
+
     first: int
     followers: list[str] = field(default_factory=list)
     taken: int = 0
 
 
 async def _followers(context: ProjectionContext, account_id: str) -> AsyncIterator[tuple[str, int]]:
-    """Every follower of the account, with the first post number its follow shows."""
+    """Every follower of the account, with the first number its follow shows."""
     edges = context.collection(FOLLOW_EDGES).find(
         {"followee_id": account_id}, {"follower_id": 1, "followee_post_seq": 1}
     )
     async for edge in edges:
         start = int(edge.get("followee_post_seq", 0))
         yield edge["follower_id"], first_number_shown(start, context.settings.backfill_limit)
-
-
-# ---- the cap ------------------------------------------------------------------------------------
-
-
-def trim_due(owner_id: str, key: str, max_entries: int) -> bool:
-    """Whether this delivery (of post or account `key`) trims the owner: a deterministic fraction
-    1/max(1, C // 2) of deliveries, the same on every replay."""
-    every = max(1, max_entries // 2)
-    return zlib.crc32(f"{owner_id}:{key}".encode()) % every == 0
-
-
-def schedule_trim(context: ProjectionContext, owner_id: str) -> None:
-    # A rebuild trims every owner once it has caught up (`finish_rebuild`).
-    if not context.rebuilding:
-        context.stale_ids(TRIMS).add(owner_id)
-
-
-async def trim(context: ProjectionContext, owner_id: str) -> None:
-    """Keep the owner's newest C entries: find the first one beyond them, delete it and older."""
-    entries = context.collection(TIMELINE_ENTRIES)
-    beyond = (
-        await entries.find(
-            {"owner_id": owner_id, "created_at": {"$lt": HEAD_AT}},
-            {"created_at": 1, "post_id": 1},
-        )
-        .sort(TIMELINE_NEWEST_FIRST)
-        .skip(context.settings.timeline_max_entries)
-        .limit(1)
-        .to_list(1)
-    )
-    if not beyond:
-        return
-    oldest_kept = beyond[0]
-    await entries.delete_many(
-        {
-            "owner_id": owner_id,
-            "created_at": {"$lte": oldest_kept["created_at"]},
-            "$or": [
-                {"created_at": {"$lt": oldest_kept["created_at"]}},
-                {
-                    "created_at": oldest_kept["created_at"],
-                    "post_id": {"$lte": oldest_kept["post_id"]},
-                },
-            ],
-        }
-    )
-
-
-# ---- writing entries and heads ----------------------------------------------------------------
-
-
-class _Bulk:
-    """Writes accumulated in bulk requests of at most `fanout_chunk` operations."""
-
-    def __init__(self, context: ProjectionContext, *, ordered: bool = False) -> None:
-        self._context, self._ordered = context, ordered
-        self._operations: list[Any] = []
-        self._entries = 0
-
-    async def add(self, *operations: Any, entry: bool = False) -> None:
-        if len(self._operations) + len(operations) > self._context.settings.fanout_chunk:
-            await self.flush()
-        self._operations.extend(operations)
-        self._entries += len(operations) if entry else 0
-
-    async def flush(self) -> None:
-        """The one place timeline entries are written in bulk: one request, counted."""
-        if not self._operations:
-            return
-        collection = self._context.collection(TIMELINE_ENTRIES)
-        await collection.bulk_write(self._operations, ordered=self._ordered)
-        if self._entries:
-            self._context.on_fanout(self._entries)
-        self._operations, self._entries = [], 0
-
-
-def _entry_upsert(
-    owner_id: str, post_id: str, author_id: str, created_at: datetime, replied_to: str | None
-) -> UpdateOne:
-    return UpdateOne(
-        {"_id": timeline_entry_id(owner_id, post_id)},
-        {
-            "$set": {
-                "owner_id": owner_id,
-                "post_id": post_id,
-                "author_id": author_id,
-                "created_at": created_at,
-                "replied_to": replied_to,
-            }
-        },
-        upsert=True,
-    )
-
-
-def _add_source(owner_id: str, author_id: str, first: int) -> UpdateOne:
-    """Put a large account, with the first post number its follow shows, into the owner's head."""
-    return UpdateOne(
-        {"_id": head_id(owner_id)},
-        {
-            "$set": {"owner_id": owner_id, "created_at": HEAD_AT, f"sources.{author_id}": first},
-            "$setOnInsert": {"large": False},
-        },
-        upsert=True,
-    )
-
-
-def _drop_source(owner_id: str, author_id: str) -> tuple[UpdateOne, DeleteOne]:
-    """Take an account out of the owner's sources (the head goes when nothing is left in it)."""
-    return (
-        UpdateOne({"_id": head_id(owner_id)}, {"$unset": {f"sources.{author_id}": ""}}),
-        _drop_idle_head(owner_id),
-    )
-
-
-def _head_update(account_id: str, *, large: bool) -> UpdateOne:
-    """Record whether the account is large (and so not fanned out)."""
-    return UpdateOne(
-        {"_id": head_id(account_id)},
-        {
-            "$set": {"owner_id": account_id, "created_at": HEAD_AT, "large": large},
-            "$setOnInsert": {"sources": {}},
-        },
-        upsert=True,
-    )
-
-
-def _drop_idle_head(owner_id: str) -> DeleteOne:
-    return DeleteOne({"_id": head_id(owner_id), "sources": {}, "large": False})
 
 
 async def _timeline_owners(
@@ -595,126 +482,3 @@ async def _reply_audience(
     if chunk:
         async for follower_id in admitted(chunk):
             yield follower_id
-
-
-# ---- the read side -----------------------------------------------------------------------------
-
-
-async def home_timeline(
-    database: Database, owner_id: str, limit: int, position: Position | None, max_entries: int
-) -> Page[PostView]:
-    """One page of the owner's timeline: their newest `max_entries` entries merged with the posts
-    of the large accounts they follow (each within its follow's window), newest first.
-
-    Round trips: the first page reads its entries and the head document in one query (the
-    head document sorts first), then hydrates the entries and merges the large accounts' posts
-    in one query on `post_views`: 2. A later page reads the head document again only when the
-    first one had any (the cursor says so): 2, or 3 with merged posts.
-    """
-    shown = position.shown if position else 0
-    wanted = min(limit + 1, max_entries - shown)  # entries this page may use; the cap applies
-    entries_at = database[TIMELINE_ENTRIES]
-    sources: dict[str, int] = {}
-    entries: list[TimelineEntry] = []
-    if position is None:
-        found = (
-            await entries_at.find({"owner_id": owner_id})
-            .sort(TIMELINE_NEWEST_FIRST)
-            .limit(wanted + 1)
-            .to_list(None)
-        )
-        if found and found[0]["_id"] == head_id(owner_id):
-            sources = dict(found.pop(0).get("sources", {}))
-        entries = cast(list[TimelineEntry], found[:wanted])
-    else:
-        if position.merging:
-            document = await entries_at.find_one({"_id": head_id(owner_id)})
-            sources = dict(document.get("sources", {})) if document else {}
-        if wanted > 0:
-            query = {"owner_id": owner_id, **pagination.after(position, "post_id")}
-            found = (
-                await entries_at.find(query).sort(TIMELINE_NEWEST_FIRST).limit(wanted).to_list(None)
-            )
-            entries = cast(list[TimelineEntry], found)
-    # When this page used all the entries it may and more could follow, nothing older than the
-    # last of them is known to be in order yet: it is where the page must stop at the latest.
-    boundary = (
-        Position(entries[-1]["created_at"], entries[-1]["post_id"])
-        if len(entries) == limit + 1
-        else None
-    )
-    posts = await _entries_and_merged(database, entries, sources, position, limit)
-    if boundary is not None:
-        posts = [post for post in posts if not _older(_position_of(post), boundary)]
-    items = posts[:limit]
-    next_position: Position | None = None
-    if len(posts) > limit:
-        next_position = _position_of(items[-1])
-    elif boundary is not None:
-        next_position = boundary
-    if next_position is None:
-        return Page(items, None)
-    used = sum(
-        1 for e in entries if not _older(Position(e["created_at"], e["post_id"]), next_position)
-    )
-    return Page(
-        items,
-        Position(
-            next_position.created_at,
-            next_position.id,
-            shown=shown + used,
-            merging=bool(sources),
-        ),
-    )
-
-
-async def _entries_and_merged(
-    database: Database,
-    entries: list[TimelineEntry],
-    sources: dict[str, int],
-    position: Position | None,
-    limit: int,
-) -> list[PostView]:
-    """The page's candidates in one query: the entries' posts, and each large followee's posts
-    within its window, after `position`, newest first, at most `limit + 1`.
-
-    Why `limit + 1` of this union hold the page: let L be every eligible entry's post and every
-    merged post after `position`, newest first. An item among the first `limit + 1` of L has at
-    most `limit` items of L before it. If it is an entry, it is among the `limit + 1` entries
-    read (they are the newest eligible ones), unless it is older than all of them, which puts
-    `limit + 1` items before it. So it is in the union queried here, which is a subset of L, and
-    has at most `limit` items of that union before it: it is among the `limit + 1` returned. A
-    post matching several branches (fanned out and merged) is one document, returned once.
-    """
-    branches: list[dict[str, Any]] = []
-    if entries:
-        branches.append({"_id": {"$in": [entry["post_id"] for entry in entries]}})
-    for author_id, first in sorted(sources.items()):
-        # A large account's replies to others are fanned out (the Mastodon rule), not merged.
-        window = {
-            "author_id": author_id,
-            "author_seq": {"$gte": first},
-            "reply_to_author_id": {"$in": [None, author_id]},
-        }
-        if position is None:
-            branches.append(window)
-        else:  # strictly after the position, each branch bounded by the author's index
-            branches.append({**window, "created_at": {"$lt": position.created_at}})
-            branches.append(
-                {**window, "created_at": position.created_at, "_id": {"$lt": position.id}}
-            )
-    if not branches:
-        return []
-    query: dict[str, Any] = branches[0] if len(branches) == 1 else {"$or": branches}
-    if position is not None and len(branches) > 1:
-        query["created_at"] = {"$lte": position.created_at}  # the top-level bound
-    found = await database[POST_VIEWS].find(query).sort(NEWEST_FIRST).limit(limit + 1).to_list(None)
-    return cast(list[PostView], found)
-
-
-def _position_of(post: PostView) -> Position:
-    return Position(post["created_at"], post["_id"])
-
-
-def _older(item: Position, than: Position) -> bool:
-    return (item.created_at, item.id) < (than.created_at, than.id)

@@ -4,6 +4,7 @@ Every endpoint that returns posts passes them through `for_viewer`: one `$in` lo
 `post_reactions` for the whole page, and none for an anonymous reader (both fields false).
 """
 
+from collections.abc import Sequence
 from typing import cast
 
 from query_service.read_models.posts import PostView
@@ -17,7 +18,7 @@ class ViewerPost(PostView):
 
 
 async def for_viewer(
-    database: Database, viewer_id: str | None, posts: list[PostView]
+    database: Database, viewer_id: str | None, posts: Sequence[PostView]
 ) -> list[ViewerPost]:
     """The posts, each with what `viewer_id` (None: anonymous) did to it; one query at most."""
     done: set[tuple[str, str]] = set()

@@ -36,7 +36,7 @@ COUNTERS = frozenset(
     }
 )
 NATURAL_KEYS = {
-    "timeline_entries": ("owner_id", "post_id"),
+    "timeline_entries": ("owner_id", "post_id", "reposted_by"),
     "follow_edges": ("follower_id", "followee_id"),
     "user_views": ("handle_lower",),
     "post_views": ("_id",),
@@ -118,11 +118,13 @@ def _audit_entries(
                 audit.note(f"extra timeline_entries {entry['_id']}")
             elif entry != wanted[entry["_id"]]:
                 _audit_fields(audit, "timeline_entries", entry, wanted[entry["_id"]])
-        missing = timelines.guaranteed(owner, ever_followed) - {e["post_id"] for e in mine}
-        for post_id in sorted(missing):
+        missing = timelines.guaranteed(owner, ever_followed) - {e["_id"] for e in mine}
+        for entry_id in sorted(missing):
             audit.lost += 1
-            audit.note(f"lost timeline_entries {owner}:{post_id}")
-    repeated = Counter((entry["owner_id"], entry["post_id"]) for entry in entries)
+            audit.note(f"lost timeline_entries {entry_id}")
+    repeated = Counter(
+        (entry["owner_id"], entry["post_id"], entry.get("reposted_by")) for entry in entries
+    )
     for key, times in repeated.items():
         if times > 1:
             audit.duplicated += times - 1

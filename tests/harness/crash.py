@@ -219,7 +219,7 @@ async def run_harness(config: HarnessConfig, progress: Progress = lambda _: None
         await counting
         await witness.close()
         await run.end_projector()  # not counted: the audit starts from a stopped projector
-        await _audit(run, writers.ever_followed)
+        await _audit(run, writers.ever_followed, writers.taken_back)
     summary.elapsed_seconds = time.monotonic() - started
     summary.peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return summary
@@ -355,7 +355,9 @@ async def _trigger_rebuild(run: Run, *, rebuild_by_request: bool) -> None:
 # ---- the audit ----------------------------------------------------------------------------------
 
 
-async def _audit(run: Run, ever_followed: set[tuple[str, str]]) -> None:
+async def _audit(
+    run: Run, ever_followed: set[tuple[str, str]], taken_back: list[dict[str, Any]]
+) -> None:
     """A fresh projector catches up; compare with the specification (trimmed timelines with what
     is guaranteed of them), then a clean rebuild with the specification exactly."""
     database, settings = run.database, run.settings
@@ -370,7 +372,7 @@ async def _audit(run: Run, ever_followed: set[tuple[str, str]]) -> None:
     expected = await expected_read_models(
         database, rule[0], fanout_max_followers=rule[1], timeline_max_entries=rule[2]
     )
-    timelines = await expected_timelines(database, *rule)
+    timelines = await expected_timelines(database, *rule, taken_back)
     run.summary.audit = audit_read_models(live, expected, timelines, ever_followed)
     run.summary.large_accounts = len(timelines.large)
     run.summary.timelines_over_cap = sum(
