@@ -20,24 +20,35 @@ WRITERS = 6
 STEPS = 15
 
 
-async def busy_writer(stack: Stack, me: User, handles: list[str], seed: int) -> None:
-    """A client doing a bit of everything, on a pod whose clock is off by up to 3 s."""
+async def busy_writer(
+    stack: Stack, me: User, handles: list[str], seed: int, everyone: list[str]
+) -> None:
+    """A client doing a bit of everything, on a pod whose clock is off by up to 3 s; `everyone`
+    holds every post written so far, by anyone, to repost."""
     chosen = random.Random(seed)
     mine: list[str] = []
+    actions = ["post", "post", "reply", "delete", "follow", "unfollow", "repost", "unrepost"]
     with skewed_clock(timedelta(milliseconds=chosen.randint(-3000, 3000))):
         for _ in range(STEPS):
-            action = chosen.choice(["post", "post", "reply", "delete", "follow", "unfollow"])
+            action = chosen.choice(actions)
             other = chosen.choice([h for h in handles if h != me.handle])
             if action == "post" or (action in ("reply", "delete") and not mine):
                 mine.append((await me.post("busy"))["id"])
+                everyone.append(mine[-1])
             elif action == "reply":
                 mine.append((await me.post("re", reply_to=chosen.choice(mine)))["id"])
+                everyone.append(mine[-1])
             elif action == "delete":
                 assert (await me.delete(mine.pop(chosen.randrange(len(mine))))).status_code == 204
             elif action == "follow":
                 assert (await me.follow(other)).status_code == 204
-            else:
+            elif action == "unfollow":
                 assert (await me.unfollow(other)).status_code == 204
+            elif everyone:  # a repost, or its undoing, of anyone's post (404 once deleted)
+                method = "PUT" if action == "repost" else "DELETE"
+                path = f"/command/v1/posts/{chosen.choice(everyone)}/repost"
+                response = await stack.command.request(method, path, headers=me.auth)
+                assert response.status_code in (204, 404), response.text
             await asyncio.sleep(0)
 
 
@@ -48,9 +59,10 @@ async def test_concurrent_writers_with_the_projector_running_end_in_the_specifie
     users = [await stack.sign_up(handle) for handle in handles]
     projector = stack.new_projector()
 
+    everyone: list[str] = []
     async with projector_running(projector):
         await asyncio.gather(
-            *(busy_writer(stack, user, handles, seed) for seed, user in enumerate(users))
+            *(busy_writer(stack, user, handles, seed, everyone) for seed, user in enumerate(users))
         )
     await stack.settle()
 
