@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The curl tour as a check: two users sign up and in, one follows the other, the other posts,
 # and the post must reach the follower's home timeline through the projector; then the follower
-# likes it, and the like must reach the post's count and the author's notifications.
+# likes it, and the like must reach the post's count and the author's notifications; then he
+# reposts it, and a third user who follows him must see it in her timeline, reposted by him.
 # Usage: scripts/smoke.sh [BASE_URL]   (default http://127.0.0.1:8080; needs curl and python3)
 set -euo pipefail
 BASE=${1:-http://127.0.0.1:8080}
 RUN_ID=$(date +%s)$RANDOM
-ALICE=alice_$RUN_ID BOB=bob_$RUN_ID
+ALICE=alice_$RUN_ID BOB=bob_$RUN_ID CAROL=carol_$RUN_ID
 PASSWORD='correct horse battery staple'
 
 SCRATCH=$(mktemp); trap 'rm -f "$SCRATCH"' EXIT
@@ -22,6 +23,13 @@ call() {
   cat "$SCRATCH"
 }
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+# the newest timeline item as "<post id> by <handle of who reposted it>" ("" when empty)
+newest_and_reposter() {
+  python3 -c 'import json,sys
+items = json.load(sys.stdin)["items"]
+if items:
+    print(items[0]["id"], "by", (items[0]["reposted_by"] or {}).get("handle"))'
+}
 
 echo "smoke: $BASE"
 call POST /command/v1/users "{\"handle\":\"$ALICE\",\"password\":\"$PASSWORD\",\"display_name\":\"Alice\"}" >/dev/null
@@ -47,12 +55,29 @@ done
   fail "within 10 s, the post did not reach $BOB's timeline or $ALICE's follower count is not 1"
 
 call PUT "/command/v1/posts/$POST_ID/like" "" "$BOB_TOKEN" >/dev/null
+LIKED=no
 for _ in $(seq 1 50); do
   if [ "$(call GET "/query/v1/posts/$POST_ID" | field '["like_count"]')" = 1 ] &&
      call GET /query/v1/notifications "" "$ALICE_TOKEN" | grep -q '"kind":"like"'; then
-    echo "smoke: OK: the post reached the follower's timeline, and his like its count and her notifications"
+    echo "smoke: the like reached the post's count and the author's notifications"
+    LIKED=yes
+    break
+  fi
+  sleep 0.2
+done
+[ "$LIKED" = yes ] ||
+  fail "within 10 s, $BOB's like did not reach the post's like_count or $ALICE's notifications"
+
+call POST /command/v1/users "{\"handle\":\"$CAROL\",\"password\":\"$PASSWORD\",\"display_name\":\"Carol\"}" >/dev/null
+CAROL_TOKEN=$(call POST /command/v1/sessions "{\"handle\":\"$CAROL\",\"password\":\"$PASSWORD\"}" | field '["access_token"]')
+call PUT "/command/v1/users/$BOB/follow" "" "$CAROL_TOKEN" >/dev/null
+call PUT "/command/v1/posts/$POST_ID/repost" "" "$BOB_TOKEN" >/dev/null
+for _ in $(seq 1 50); do
+  NEWEST=$(call GET "/query/v1/timeline?limit=5" "" "$CAROL_TOKEN" | newest_and_reposter)
+  if [ "$NEWEST" = "$POST_ID by $BOB" ]; then
+    echo "smoke: OK: the post reached the follower's timeline, his like its count and her notifications, and his repost his follower's timeline"
     exit 0
   fi
   sleep 0.2
 done
-fail "within 10 s, $BOB's like did not reach the post's like_count or $ALICE's notifications"
+fail "within 10 s, $BOB's repost did not bring the post into $CAROL's timeline"
