@@ -51,6 +51,20 @@ API_BUDGETS = {
 }
 
 
+async def first_two_timeline_pages(
+    reader: User, limit: int
+) -> list[tuple[OperationCount, dict[str, Any]]]:
+    """The reader's first two timeline pages, each with the round trips it took."""
+    pages: list[tuple[OperationCount, dict[str, Any]]] = []
+    cursor: dict[str, Any] = {}
+    for _ in range(2):
+        with counting_operations() as counted:
+            page = await reader.timeline(limit=limit, **cursor)
+        pages.append((counted, page))
+        cursor = {"cursor": page["next_cursor"]}
+    return pages
+
+
 async def count(work: Callable[[], Awaitable[Any]]) -> OperationCount:
     with counting_operations() as counted:
         await work()
@@ -196,10 +210,7 @@ async def test_a_timeline_page_with_reposts_names_the_reposters_and_looks_back_o
         assert (await stack.command.put(path, headers=carol.auth)).status_code == 204
     await stack.settle()
 
-    with counting_operations() as first:
-        page = await bob.timeline(limit=10)
-    with counting_operations() as later:
-        second = await bob.timeline(limit=10, cursor=page["next_cursor"])
+    (first, page), (later, second) = await first_two_timeline_pages(bob, limit=10)
 
     # Entries with the head, their posts, the reposters' names, what the reader liked and
     # reposted; a later page also looks up the newer entries of its posts that have reposts
@@ -630,10 +641,7 @@ async def test_a_timeline_page_with_merged_posts_of_large_accounts_takes_four(
         ]
     )
 
-    with counting_operations() as first:
-        page = await bob.timeline(limit=10)
-    with counting_operations() as later:
-        second = await bob.timeline(limit=10, cursor=page["next_cursor"])
+    (first, page), (later, second) = await first_two_timeline_pages(bob, limit=10)
 
     # Entries with the head, the large accounts' reposts, then hydration and the merge of their
     # posts in one, then what the reader liked and reposted on the page (`viewer.for_viewer`,

@@ -16,13 +16,14 @@ Entries are written in bulk (`Bulk`), and each timeline is trimmed to about its 
 """
 
 import zlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
 from pymongo import ASCENDING, DESCENDING, DeleteOne, IndexModel, UpdateOne
 
 from query_service.projector.projection import ProjectionContext
-from query_service.read_models.names import POST_VIEWS, TIMELINE_ENTRIES
+from query_service.read_models.names import FOLLOW_EDGES, POST_VIEWS, TIMELINE_ENTRIES
 
 # Newest first, the entry id breaking ties (the post's id, then the reposter's).
 TIMELINE_NEWEST_FIRST = [("created_at", DESCENDING), ("_id", DESCENDING)]
@@ -117,6 +118,29 @@ class Bulk:
         if self._entries:
             self._context.on_fanout(self._entries)
         self._operations, self._entries = [], 0
+
+
+# ---- who a new post or repost reaches -----------------------------------------------------------
+
+
+async def window_audience(
+    context: ProjectionContext, account_id: str, number: int, large: bool
+) -> AsyncIterator[str]:
+    """Whose timelines an account's new post or repost numbered `number` reaches: the account's
+    own and, unless it is large (its followers merge it when they read), every follower's whose
+    window admits the number (`start - backfill_limit + 1 <= number`)."""
+    yield account_id
+    if large:
+        return
+    followers = context.collection(FOLLOW_EDGES).find(
+        {
+            "followee_id": account_id,
+            "followee_post_seq": {"$lt": number + context.settings.backfill_limit},
+        },
+        {"follower_id": 1},
+    )
+    async for edge in followers:
+        yield edge["follower_id"]
 
 
 # ---- heads -------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from query_service.read_models.timeline_entries import (
     large_among,
     schedule_trim,
     trim_due,
+    window_audience,
 )
 
 if TYPE_CHECKING:
@@ -93,7 +94,8 @@ async def deliver_repost(
         return
     author_id, created_at = str(view["author_id"]), repost["created_at"]
     number = int(repost.get("reposter_seq", 0))
-    audience = _audience(context, reposter_id, number, await is_large(context, reposter_id))
+    large = await is_large(context, reposter_id)
+    audience = window_audience(context, reposter_id, number, large)
     bulk = Bulk(context)
     async for chunk in _chunks(audience, context.settings.fanout_chunk):
         for owner_id in await _unblocked(context, author_id, chunk):
@@ -103,24 +105,6 @@ async def deliver_repost(
             if trim_due(owner_id, key, context.settings.timeline_max_entries):
                 schedule_trim(context, owner_id)
     await bulk.flush()
-
-
-async def _audience(
-    context: ProjectionContext, reposter_id: str, number: int, large: bool
-) -> AsyncIterator[str]:
-    """The reposter, and unless large, every follower whose window admits the number."""
-    yield reposter_id
-    if large:
-        return
-    followers = context.collection(FOLLOW_EDGES).find(
-        {
-            "followee_id": reposter_id,
-            "followee_post_seq": {"$lt": number + context.settings.backfill_limit},
-        },
-        {"follower_id": 1},
-    )
-    async for edge in followers:
-        yield edge["follower_id"]
 
 
 async def _unblocked(context: ProjectionContext, author_id: str, owners: list[str]) -> list[str]:

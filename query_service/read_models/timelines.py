@@ -79,6 +79,7 @@ from query_service.read_models.timeline_entries import (
     schedule_trim,
     trim,
     trim_due,
+    window_audience,
 )
 from service_kit.write_model import BLOCKS, FOLLOWS, POSTS, REPOSTS
 
@@ -140,7 +141,7 @@ async def deliver_post(context: ProjectionContext, post_id: str, post: dict[str,
     if replied is not None:  # a reply to someone else is fanned out whether or not large
         owners = _reply_audience(context, author_id, number, replied)
     else:
-        owners = _timeline_owners(context, author_id, number, await is_large(context, author_id))
+        owners = window_audience(context, author_id, number, await is_large(context, author_id))
     async for owner_id in owners:
         entry = entry_upsert(owner_id, post_id, author_id, post["created_at"], replied)
         await bulk.add(entry, entry=True)
@@ -333,24 +334,6 @@ async def _followers(context: ProjectionContext, account_id: str) -> AsyncIterat
     async for edge in edges:
         start = int(edge.get("followee_post_seq", 0))
         yield edge["follower_id"], first_number_shown(start, context.settings.backfill_limit)
-
-
-async def _timeline_owners(
-    context: ProjectionContext, author_id: str, number: int, large: bool
-) -> AsyncIterator[str]:
-    yield author_id
-    if large:
-        return  # its followers merge its posts when they read
-    # Followers whose window starts at or below this post's number: start - limit + 1 <= number.
-    followers = context.collection(FOLLOW_EDGES).find(
-        {
-            "followee_id": author_id,
-            "followee_post_seq": {"$lt": number + context.settings.backfill_limit},
-        },
-        {"follower_id": 1},
-    )
-    async for edge in followers:
-        yield edge["follower_id"]
 
 
 async def _newest_shown_of_window(
