@@ -9,7 +9,7 @@ from typing import Final
 USER_VIEWS: Final = "user_views"  # users.py
 POST_VIEWS: Final = "post_views"  # posts.py
 FOLLOW_EDGES: Final = "follow_edges"  # follows.py
-TIMELINE_ENTRIES: Final = "timeline_entries"  # timelines.py
+TIMELINE_ENTRIES: Final = "timeline_entries"  # timeline_entries.py (its projection: timelines.py)
 BLOCK_EDGES: Final = "block_edges"  # blocks.py
 POST_REACTIONS: Final = "post_reactions"  # reactions.py
 NOTIFICATIONS: Final = "notifications"  # notifications.py

@@ -1,10 +1,13 @@
 """Every projection, in the order the projector applies a change to them.
 
-Within one change no projection reads what another writes for it, so the order is only the
-order of their writes: profiles and edges first, then post views, then timelines.
-`reactions` and `notifications` read a post's view to know it is live, after `posts` wrote it;
-`timelines` reads the block edges of a block's change after `blocks` wrote them (an unblock
-restores what reposts bring only when neither blocks the other any more).
+Mostly, within one change no projection reads what another writes for it, and the order is only
+the order of their writes: profiles and edges first, then post views, then timelines. Where one
+does read another's write of the same change, it comes after it: `reactions` and `notifications`
+read a post's view to know it is live, after `posts` wrote it, and `timelines` reads the block
+edges of a block's change after `blocks` wrote them (an unblock restores what reposts bring only
+when neither blocks the other any more). A post's delete removes its view (`posts`) before its
+timeline entries (`timelines`): a backfill in another lane relies on that order
+(`timeline_entries.drop_entries_of_gone_posts`).
 """
 
 from typing import Final
