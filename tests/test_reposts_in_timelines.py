@@ -6,7 +6,11 @@ from typing import Any
 import pytest
 
 from query_service.read_models import timeline_reposts, timelines
+from query_service.read_models.blocks import BlocksProjection
 from query_service.read_models.names import POST_VIEWS, TIMELINE_ENTRIES
+from query_service.read_models.posts import PostsProjection
+from query_service.read_models.registry import PROJECTIONS
+from query_service.read_models.timelines import TimelinesProjection
 from tests.support import Stack, User, make_settings, running_stack
 
 
@@ -246,3 +250,11 @@ async def test_a_follows_backfill_leaves_no_entry_of_a_post_deleted_while_it_ran
 
     assert await stack.read_database[TIMELINE_ENTRIES].count_documents({}) == 0
     assert await shown(carol) == []
+
+
+def test_timelines_apply_a_change_after_the_post_views_and_block_edges_it_reads():
+    """A delete removes the post's view before its entries (a backfill's liveness check relies on
+    it), and an unblock's edge is gone before timelines ask whether a block is left."""
+    order = [type(projection) for projection in PROJECTIONS]
+    assert order.index(PostsProjection) < order.index(TimelinesProjection)
+    assert order.index(BlocksProjection) < order.index(TimelinesProjection)
