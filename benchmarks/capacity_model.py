@@ -2,17 +2,20 @@
 
 A deterministic simulation (seeded `random`, plain Python) over a generated power-law follow graph.
 It counts, per API call type and per change type the projector handles, the MongoDB round trips,
-documents read and written, index keys counted by recounts (the hashtag buckets' recounts; the
-last design adds the user and post counters' recounts of before O(1) counters, for comparison),
-and estimated oplog bytes, for these designs:
+documents read and written, index keys counted by recounts (only in the last design, for
+comparison: the user and post counters' and the hashtag buckets' recounts of before O(1)
+counters), and estimated oplog bytes, for these designs:
 
-- `full fan-out`: for comparison, the timelines before hybrid fan-out: every post is fanned out
-  to every follower (no timeline heads, no threshold decisions), never trimmed.
-- `hybrid fan-out`: hybrid fan-out as built (`read_models/timelines.py`) without the cap:
-  authors with at least `--threshold` followers are not fanned out, their followers merge their
-  posts at read time in the page's one `post_views` query; the author's timeline head says which
-  path a post or a follow takes, and every follow change costs the threshold decision (2 reads).
-  Crossings of the threshold are rare and not modelled.
+- `full fan-out`: for comparison, the timelines before hybrid fan-out: every post and every
+  repost is fanned out to every follower (no timeline heads, no threshold decisions), never
+  trimmed.
+- `hybrid fan-out`: hybrid fan-out as built (`read_models/timelines.py`,
+  `read_models/timeline_reposts.py`, `read_models/home_timeline.py`) without the cap: accounts
+  with at least `--threshold` followers are not fanned out, their followers merge their posts
+  (in the page's one `post_views` query) and their reposts (one `post_reactions` query) at read
+  time; the account's timeline head says which path a post, a repost or a follow takes, and
+  every follow change costs the threshold decision (2 reads). Crossings of the threshold are
+  rare and not modelled.
 - `hybrid fan-out + cap`: the code as it is: timelines are also trimmed to TIMELINE_MAX_ENTRIES
   on 1 in max(1, C // 2) deliveries and after each follow's backfill (one skip query, then one
   delete_many of what is beyond the cap: a full timeline at steady state).
@@ -24,9 +27,12 @@ also follow the account replied to; read from the smaller of the two follower se
 O(1) counters (`read_models/counters.py`) unless it says recounts: per changed membership, one
 read of it and one guarded update per counter, whose `$push`/`$slice` of the counter marks
 rewrites up to MARKS_KEPT marks in the oplog. The social features are in: likes and reposts
-(counted memberships of their own, with notifications), reply and follow notifications, the
-hashtag buckets' recounts, the user search keys, and the reader's likes lookup on every page of
-posts.
+(counted memberships of their own, with notifications), reposts in home timelines (a repost
+takes a number in its reposter's sequence, shared with their posts, and is fanned out like a
+post: an entry `{owner}:{post}:{reposter}` for the reposter and each follower whose window admits
+it, unless the reposter is large; a follow backfills the followee's reposts in its window), reply
+and follow notifications, the hashtag buckets' counters, the user search keys, and the reader's
+likes lookup on every page of posts.
 
 Every per-operation count cites the code path it comes from (file:function), and
 tests/test_capacity_model.py checks them against the round trips the code makes on the embedded
@@ -59,6 +65,8 @@ from bson.timestamp import Timestamp
 # ---- parameters --------------------------------------------------------------------------------
 
 DATABASE = "microblog"  # service_kit/settings.py: mongodb_database
+# query_service/read_models/timeline_reposts.py: REPOST_FIELDS (what a backfill reads of a repost)
+REPOST_FIELDS = ("user_id", "post_id", "post_author_id", "created_at", "reposter_seq")
 BATCH_SIZE = 200  # service_kit/settings.py: projector_batch_size
 MARKS_KEPT = 1000  # query_service/read_models/counters.py: MARKS_KEPT (= the largest batch)
 FANOUT_CHUNK = 1000  # service_kit/settings.py: projector_fanout_chunk
@@ -83,12 +91,15 @@ class Ratios:
     unfollow: float = 0.05
     like: float = 5.0  # likes per post
     unlike: float = 0.1
-    repost: float = 0.5
+    repost: float = 0.5  # by uniformly drawn accounts, like posts (their followers get them)
     unrepost: float = 0.02
     user_page: float = 0.1
     user_posts: float = 0.1
     single_post: float = 0.2
     notifications_page: float = 0.05
+    # Of the timeline pages, the share read with a cursor (a later page, which looks up the newer
+    # occurrences of its reposted posts); the rest are first pages
+    later_page: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -181,10 +192,11 @@ def measure_oplog_sizes(text_chars: int) -> OplogSizes:
     """Representative documents shaped exactly like the code writes them."""
     from service_kit.text import search_terms_of
 
-    user_id, post_id, other = ObjectId(), ObjectId(), ObjectId()
-    uid, pid, oid = str(user_id), str(post_id), str(other)
+    user_id, post_id, other, reposter = ObjectId(), ObjectId(), ObjectId(), ObjectId()
+    uid, pid, oid, rid = str(user_id), str(post_id), str(other), str(reposter)
     text = sample_text(text_chars)
-    # service_kit/write_model.py: UserDocument, PostDocument, FollowDocument, PostSequence
+    # service_kit/write_model.py: UserDocument, PostDocument, FollowDocument, LikeDocument,
+    # RepostDocument, PostSequence
     user = {
         "_id": user_id,
         "handle": "ada_lovelace",
@@ -222,6 +234,9 @@ def measure_oplog_sizes(text_chars: int) -> OplogSizes:
         "post_author_id": user_id,
         "created_at": NOW,
     }
+    # write_model/reactions.py:upsert_reaction: a repost also takes a number in its reposter's
+    # sequence (reposter_seq)
+    repost = {**reaction, "reposter_seq": 1235}
     # query_service/read_models/*.py: UserView, PostView, FollowEdge, TimelineEntry, ...
     user_view = {
         "_id": uid,
@@ -256,6 +271,7 @@ def measure_oplog_sizes(text_chars: int) -> OplogSizes:
         "followee_post_seq": 1234,
         "follower_id": oid,
     }
+    # timeline_entries.py:entry_upsert: a post's own entry, and a repost's `{owner}:{post}:{reposter}`
     entry = {
         "_id": f"{oid}:{pid}",
         "author_id": uid,
@@ -263,7 +279,9 @@ def measure_oplog_sizes(text_chars: int) -> OplogSizes:
         "owner_id": oid,
         "post_id": pid,
         "replied_to": None,
+        "reposted_by": None,
     }
+    repost_entry = {**entry, "_id": f"{oid}:{pid}:{rid}", "reposted_by": rid}
     post_reaction = {
         "_id": f"like:{oid}:{pid}",
         "created_at": NOW,
@@ -271,6 +289,13 @@ def measure_oplog_sizes(text_chars: int) -> OplogSizes:
         "post_author_id": uid,
         "post_id": pid,
         "user_id": oid,
+    }
+    # reactions.py:_reaction_update: a repost keeps its reposter_seq (a follow's window)
+    post_repost = {
+        **post_reaction,
+        "_id": f"repost:{oid}:{pid}",
+        "kind": "repost",
+        "reposter_seq": 1235,
     }
     notification = {
         "_id": f"follow:{oid}:{uid}",
@@ -310,6 +335,8 @@ def measure_oplog_sizes(text_chars: int) -> OplogSizes:
         "follows.delete": _oplog_entry("d", "follows", {"_id": follow["_id"]}),
         "likes.insert": _oplog_entry("i", "likes", reaction),
         "likes.delete": _oplog_entry("d", "likes", {"_id": reaction["_id"]}),
+        "reposts.insert": _oplog_entry("i", "reposts", repost),
+        "reposts.delete": _oplog_entry("d", "reposts", {"_id": repost["_id"]}),
         "user_views.insert": _oplog_entry("i", "user_views", user_view),
         "user_views.recount": _oplog_entry(
             "u", "user_views", _diff({"followers_count": 76}), o2={"_id": uid}
@@ -330,6 +357,7 @@ def measure_oplog_sizes(text_chars: int) -> OplogSizes:
         "follow_edges.insert": _oplog_entry("i", "follow_edges", edge),
         "follow_edges.delete": _oplog_entry("d", "follow_edges", {"_id": edge["_id"]}),
         "timeline_entries.insert": _oplog_entry("i", "timeline_entries", entry),
+        "timeline_entries.repost": _oplog_entry("i", "timeline_entries", repost_entry),
         # timelines.py:_add_source: a large followee into the follower's head
         "timeline_entries.head": _oplog_entry(
             "u",
@@ -341,8 +369,12 @@ def measure_oplog_sizes(text_chars: int) -> OplogSizes:
         "timeline_entries.delete": _oplog_entry(
             "d", "timeline_entries", {"_id": entry["_id"]}, retryable=False
         ),
+        "timeline_entries.delete_repost": _oplog_entry(
+            "d", "timeline_entries", {"_id": repost_entry["_id"]}, retryable=False
+        ),
         "post_reactions.insert": _oplog_entry("i", "post_reactions", post_reaction),
         "post_reactions.delete": _oplog_entry("d", "post_reactions", {"_id": post_reaction["_id"]}),
+        "post_reactions.repost": _oplog_entry("i", "post_reactions", post_repost),
         "notifications.upsert": _oplog_entry("i", "notifications", notification),
         "notifications.delete": _oplog_entry("d", "notifications", {"_id": notification["_id"]}),
         "hashtag_hours.upsert": _oplog_entry(
@@ -367,7 +399,11 @@ def measure_oplog_sizes(text_chars: int) -> OplogSizes:
     by_kind["doc.post_view_projected"] = len(  # timelines.py:_newest_shown_of_window
         bson.encode({"_id": pid, "created_at": NOW, "author_id": uid, "reply_to_author_id": None})
     )
+    by_kind["doc.post_reaction_projected"] = len(  # timeline_reposts.py:backfill_follow
+        bson.encode({key: post_repost[key] for key in ("_id", *REPOST_FIELDS)})
+    )
     by_kind["doc.timeline_entry"] = len(bson.encode(entry))
+    by_kind["doc.timeline_entry_repost"] = len(bson.encode(repost_entry))
     return OplogSizes(by_kind)
 
 
@@ -573,6 +609,9 @@ class Result:
     timeline_entries_deleted_per_second: float
     merged_read_share: float
     mean_in_authors: float
+    deliveries_per_repost: float
+    # of the timeline entries written, the share a repost brings (`{owner}:{post}:{reposter}`)
+    repost_entry_share: float
 
 
 def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Result:
@@ -620,21 +659,49 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
         candidates = candidates_below[below] + d * (len(replied_counts) - below)
         return config.reply_overlap * candidates / len(replied_counts)
 
-    # timelines.py:_newest_shown_of_window: a follow copies the newest C posts of its window;
-    # every one of them counted in (an upper bound: a reply to someone else the follower does
-    # not follow is left out). A large followee's window holds only its replies to others.
-    window = min(BACKFILL_LIMIT, config.max_entries) if design.cap else BACKFILL_LIMIT
+    # A follow's window is BACKFILL_LIMIT numbers of the followee's sequence, which its posts and
+    # its reposts share (write_model/reactions.py:upsert_reaction draws a number per repost): of
+    # every 1 + repost numbers an account draws, one is a post. Every number is assumed live
+    # (an upper bound: deleted posts and taken-back reposts leave gaps).
+    numbers_per_post = 1.0 + r.repost
+
+    def capped(n: float) -> float:
+        return min(n, float(config.max_entries)) if design.cap else n
+
+    # timelines.py:_newest_shown_of_window copies the newest C of each kind of the window apart:
+    # the followee's replies to others (every one of them counted in: an upper bound, a reply to
+    # someone the follower does not follow is left out) and its other posts;
+    # timeline_reposts.py:backfill_follow its newest C reposts. A large followee's window gives
+    # only its replies to others (its posts and reposts are merged when a page is read).
+    window_posts = BACKFILL_LIMIT / numbers_per_post
+    window_replies = capped(r.reply * window_posts)
+    window_own = capped((1 - r.reply) * window_posts)
+    window_reposts = capped(BACKFILL_LIMIT - window_posts)
 
     def backfilled(d: int) -> float:
-        return r.reply * window if is_high(d) else float(window)
+        return window_replies if is_high(d) else window_replies + window_own + window_reposts
 
     def per_post(d: int) -> float:
         return (1 - r.reply) * reach(d, False) + r.reply * reach(d, True)
 
     deliveries = expectation(authors, lambda d: Cost(docs_written=per_post(d))).docs_written
+    # timeline_reposts.py:deliver_repost: a repost reaches its reposter's followers whose window
+    # admits it, unless the reposter is large (reposters are drawn uniformly, like authors); a
+    # post's own author is left out (not counted: one owner in a million)
+    per_repost = expectation(authors, lambda d: Cost(docs_written=delivered(d))).docs_written
     backfill = expectation(followees, lambda d: Cost(docs_written=backfilled(d))).docs_written
-    written = posts * (1 + deliveries) + posts * r.follow * backfill
-    removed = posts * r.delete * (1 + deliveries) + posts * r.unfollow * backfill
+    reposts_kept = max(0.0, r.repost - r.unrepost)  # a post's reposts when it is deleted
+    repost_written = posts * r.repost * (1 + per_repost)
+    written = posts * (1 + deliveries) + repost_written + posts * r.follow * backfill
+    removed = (
+        posts * r.delete * (1 + deliveries + reposts_kept * (1 + per_repost))
+        + posts * r.unrepost * (1 + per_repost)
+        + posts * r.unfollow * backfill
+    )
+    backfilled_reposts = expectation(
+        followees, lambda d: Cost(docs_written=0.0 if is_high(d) else window_reposts)
+    ).docs_written
+    repost_share = (repost_written + posts * r.follow * backfilled_reposts) / max(1e-9, written)
     # With the cap, a full timeline loses its oldest entry for every new one: at steady state
     # the trims make up whatever the deletes and unfollows did not remove.
     trim_share = max(0.0, 1.0 - removed / written) if design.cap else 0.0
@@ -691,20 +758,29 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
     # checkpoints.py:save_checkpoint.
     per_batch = (rt(1) + write(sizes, "projector_checkpoints.update")).scaled(1.0 / BATCH_SIZE)
 
-    def entries(kind: str, n: float) -> Cost:
-        """Timeline entries in bulk_write chunks of FANOUT_CHUNK (timelines.py:_Bulk)."""
-        return write(sizes, f"timeline_entries.{kind}", n, round_trips=math.ceil(n / FANOUT_CHUNK))
+    def entries(kind: str, n: float, reposts: float = 0.0) -> Cost:
+        """Timeline entries (`kind`: insert, a post's own; repost, a repost's), and `reposts`
+        more repost entries in the same bulk, in bulk_write chunks of FANOUT_CHUNK
+        (timeline_entries.py:Bulk)."""
+        chunks = math.ceil((n + reposts) / FANOUT_CHUNK)
+        cost = write(sizes, f"timeline_entries.{kind}", n, round_trips=chunks)
+        return cost + write(sizes, "timeline_entries.repost", reposts, round_trips=0)
+
+    def entry_deletes(n: float, reposts: float, round_trips: float = 1.0) -> Cost:
+        """Deletes of n timeline entries, `reposts` of them a repost's (a longer `_id`)."""
+        posts_part = write(sizes, "timeline_entries.delete", n - reposts, round_trips=round_trips)
+        return posts_part + write(sizes, "timeline_entries.delete_repost", reposts, round_trips=0)
 
     def trims(n: float) -> Cost:
-        """timelines.py:trim, on 1 in max(1, C // 2) of n deliveries (trim_due): a skip query
-        over the owner's newest entries, then one delete_many of those beyond the cap (a full
-        timeline at steady state)."""
+        """timeline_entries.py:trim, on 1 in max(1, C // 2) of n deliveries (trim_due): a skip
+        query over the owner's newest entries, then one delete_many of those beyond the cap (a
+        full timeline at steady state, whose oldest entries are posts' and reposts' in the
+        proportion they are written)."""
         if not design.cap:
             return Cost()
         trimmed = n / trim_every
-        return rt(trimmed, trimmed) + write(
-            sizes, "timeline_entries.delete", n * trim_share, round_trips=trimmed
-        )
+        deleted = n * trim_share
+        return rt(trimmed, trimmed) + entry_deletes(deleted, deleted * repost_share, trimmed)
 
     def hashtags(insert: bool) -> Cost:
         """Per (tag, hour) bucket of a post's hashtags. With O(1) counters (counters.py:_add, the
@@ -794,15 +870,17 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
     def post_tombstone(d: int) -> Cost:
         # update event: updateLookup reads the post; posts.py:apply, counters.py (the view
         # before, the author's posts count, a reply's parent's reply count, delete_one);
-        # timelines.py:remove_post delete_many by post_id (the entries of a recent post are
-        # assumed to be still within the cap); reactions.py and notifications.py: a delete_many
-        # by post_id each (its likes and reposts, and their notifications and a reply's);
-        # hashtags.py: the buckets its stored hashtags counted in
-        owners = 1 + per_post(d)
+        # timelines.py:remove_post delete_many by post_id, its own entries and those its reposts
+        # brought (the entries of a recent post are assumed to be still within the cap);
+        # reactions.py and notifications.py: a delete_many by post_id each (its likes and
+        # reposts, and their notifications and a reply's); hashtags.py: the buckets its stored
+        # hashtags counted in
+        reposted = reposts_kept * (1 + per_repost)
+        owners = 1 + per_post(d) + reposted
         cost = Cost(docs_read=1) + membership() + write(sizes, "post_views.delete")
         cost = cost + user_count(d, mean_following, posts_per_author, 1)
         cost = cost + post_count(True).scaled(r.reply)  # a deleted reply's parent
-        cost = cost + write(sizes, "timeline_entries.delete", owners)
+        cost = cost + entry_deletes(owners, reposted)
         cost = cost + write(sizes, "post_reactions.delete", reactions_per_post)
         cost = cost + write(sizes, "notifications.delete", reactions_per_post + r.reply)
         return cost + hashtags(False) + per_batch
@@ -814,49 +892,96 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
         follower = user_count(75, mean_following, posts_per_author, 1)
         cost = membership() + followee + follower
         copied = backfilled(d)
+        reposts = 0.0 if is_high(d) else window_reposts
         if insert:
             cost = cost + write(sizes, "follow_edges.insert")
             # timelines.py:follow_in: is_large (the followee's head); a large followee into the
-            # follower's head; the window's posts (post_views find, newest first) and, when the
-            # window has replies to others, one follow_edges check per chunk (_admitted); the
+            # follower's head; _newest_shown_of_window: unless large, the window's other posts
+            # (one post_views find, newest first), then always its replies to others (a second
+            # find) and, when there are any, one follow_edges check per chunk (_admitted); the
             # follower's followees and the replies to the followee by them (_replies_to: found
-            # few, not counted); one bulk per FANOUT_CHUNK entries; the follower's trim
+            # few, not counted)
             if design.hybrid:
                 cost = cost + rt(1, 1)
             if is_high(d):
                 cost = cost + write(sizes, "timeline_entries.head")
             post_bytes = sizes["doc.post_view_projected"]
-            cost = cost + Cost(round_trips=cursor_round_trips(copied, post_bytes), docs_read=copied)
-            if copied and r.reply > 0:
-                cost = cost + rt(math.ceil(copied / FANOUT_CHUNK), r.reply * copied)
+            if not is_high(d):
+                own = window_own
+                cost = cost + Cost(round_trips=cursor_round_trips(own, post_bytes), docs_read=own)
+            replies = window_replies
+            cost = cost + Cost(
+                round_trips=cursor_round_trips(replies, post_bytes), docs_read=replies
+            )
+            if replies > 0:
+                cost = cost + rt(math.ceil(replies / FANOUT_CHUNK), replies)
             cost = cost + rt(1, mean_following) + rt(1)
-            cost = cost + entries("insert", copied)
-            if design.cap:
+            if not is_high(d):
+                # timeline_reposts.py:backfill_follow: the followee's newest C reposts in the
+                # window (post_reactions), and _write_reposts: one block_edges lookup (one owner)
+                reaction_bytes = sizes["doc.post_reaction_projected"]
+                cost = cost + Cost(
+                    round_trips=cursor_round_trips(reposts, reaction_bytes), docs_read=reposts
+                )
+                if reposts > 0:
+                    cost = cost + rt(1)
+            # one bulk per FANOUT_CHUNK entries, posts and reposts together
+            cost = cost + entries("insert", copied - reposts, reposts)
+            if reposts > 0:
+                # timeline_entries.py:drop_entries_of_gone_posts: the copied reposts' posts are
+                # still live? (one post_views find after the bulk; none gone, nothing deleted)
+                cost = cost + rt(1, reposts)
+            if design.cap:  # the follower's trim
                 cost = cost + rt(1, 1)
-                cost = cost + write(sizes, "timeline_entries.delete", copied * trim_share)
+                deleted = copied * trim_share
+                cost = cost + entry_deletes(deleted, deleted * repost_share)
             # notifications.py:_project_follow: the followee's blocks, the notification's upsert
             cost = cost + rt(1) + write(sizes, "notifications.upsert")
         else:
             cost = cost + write(sizes, "follow_edges.delete")
-            # timelines.py:follow_out: one ordered bulk (the author's entries, the replies to
-            # them, the source in the head); notifications.py: the follow's notification
-            cost = cost + write(sizes, "timeline_entries.delete", copied)
+            # timelines.py:follow_out: one ordered bulk (the author's posts and reposts in one
+            # `$or` delete, the replies to them, the source in the head); notifications.py: the
+            # follow's notification
+            cost = cost + entry_deletes(copied, reposts)
             cost = cost + write(sizes, "notifications.delete")
         return cost + reconcile() + per_batch
 
-    def reaction_change(insert: bool) -> Cost:
+    def reaction_change(insert: bool, repost: bool = False) -> Cost:
         # reactions.py:apply: the post is projected? (a view find_one), counters.py (the reaction
-        # before, the post's like or repost count, the reaction's upsert or delete);
-        # notifications.py:_project_reaction: the post is projected? again, the author's blocks,
-        # the notification's upsert; or, for a delete, the notification's delete_one
+        # before, the post's like or repost count, the reaction's upsert, with a repost's
+        # reposter_seq, or delete); notifications.py:_project_reaction: the post is projected?
+        # again, the author's blocks, the notification's upsert; or, for a delete, the
+        # notification's delete_one
         if insert:
             cost = rt(1, 1) + membership() + post_count(True)
-            cost = cost + write(sizes, "post_reactions.insert")
+            cost = cost + write(
+                sizes, "post_reactions.repost" if repost else "post_reactions.insert"
+            )
             cost = cost + rt(1, 1) + rt(1) + write(sizes, "notifications.upsert")
         else:
             cost = membership() + post_count(True) + write(sizes, "post_reactions.delete")
             cost = cost + write(sizes, "notifications.delete")
         return cost + per_batch
+
+    def repost_change(d: int, insert: bool) -> Cost:
+        """A repost by an account with d followers: as a like, plus its timelines."""
+        owners = 1.0 + delivered(d)  # the reposter's timeline and its followers'
+        if insert:
+            # timeline_reposts.py:deliver_repost: the post's view (its author), is_large (the
+            # reposter's head), _audience: follow_edges find by followee_id unless large, then
+            # per chunk of FANOUT_CHUNK owners ONE block_edges lookup (_unblocked), the entries
+            # `{owner}:{post}:{reposter}` in bulks of FANOUT_CHUNK, and their trims
+            cost = rt(1, 1) + (rt(1, 1) if design.hybrid else Cost())
+            if not is_high(d):
+                cost = cost + Cost(round_trips=cursor_round_trips(d, edge_bytes), docs_read=d)
+            cost = cost + rt(math.ceil(owners / FANOUT_CHUNK))
+            cost = cost + entries("repost", owners) + trims(owners)
+        else:
+            # timeline_reposts.py:apply_repost: one delete_many of the repost's entries (by
+            # post_id and reposted_by; a recent repost's entries are assumed to be still within
+            # the cap)
+            cost = entry_deletes(owners, owners)
+        return cost + reaction_change(insert, repost=True)
 
     # ---- API calls: command_service/commands/*.py (the use case; the HTTP layer's token check
     # and rate limits are not counted) --------------------------------------------------------
@@ -877,18 +1002,46 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
     # find_live_post + delete_one
     react_call = rt(1, 1) + rt(1) + write(sizes, "likes.insert")
     take_back_call = rt(1, 1) + write(sizes, "likes.delete")
+    # a repost: write_model/reactions.py:upsert_reaction also asks whether it is reposted
+    # already (find_one, none found) and takes the next number in the reposter's sequence
+    # (posts.py:next_post_number, a post_sequences $inc) before the upsert
+    repost_call = (
+        rt(1, 1)
+        + rt(1)
+        + rt(1)
+        + write(sizes, "post_sequences.inc")
+        + write(sizes, "reposts.insert")
+    )
+    unrepost_call = rt(1, 1) + write(sizes, "reposts.delete")
     # ---- query_service/api/*.py, a signed-in reader: every page of posts ends with
     # viewer.py:for_viewer, one `$in` lookup of what the reader liked and reposted --------------
     page = PAGE_LIMIT + 1  # pagination.py:page_of asks for one more than the limit
     likes_lookup = rt(1)
-    # timelines.py:home_timeline: the entries (with the head on a first page), the one
-    # post_views query that hydrates them (and merges large accounts' posts)
-    timeline = rt(1, page) + rt(1, PAGE_LIMIT) + likes_lookup
+    # home_timeline.py:home_timeline, without large accounts followed: the entries (with the
+    # head: it sorts first; page of them), the views of their posts (_views_and_merged_posts: up
+    # to a page), the reposters' names (_with_reposters, user_views: charged on every page, an
+    # upper bound; with repost_share of the entries a repost's, a page of 20 without one is
+    # rare), the likes lookup
+    names = rt(1, PAGE_LIMIT * repost_share)
+    timeline = rt(1, page) + rt(1, page) + names + likes_lookup
+    # a later page: + one lookup of the newer entries of its posts that have reposts
+    # (_shown_before: charged on every later page; found few, not counted)
+    later_timeline = timeline + rt(1)
     merged_readers = [n for n in graph.high_followees if n > 0] if design.hybrid else []
     merged_share = len(merged_readers) / max(1, len(graph.high_followees))
     mean_in = sum(merged_readers) / len(merged_readers) if merged_readers else 0.0
-    # a later page, what the model charges every page of those readers: + the reader's head
-    merged_timeline = timeline + rt(1, 1)
+    # With large accounts followed: the entries with the head (a later page too, in the same
+    # query), the large accounts' reposts in their windows (_merged_reposts: post_reactions, a
+    # page of them) and the blocks between the reader and their authors (_blocked_either_way:
+    # charged on every page, an upper bound: it runs when any repost is merged), then ONE
+    # post_views query for the views of the entries' and merged reposts' posts and the large
+    # accounts' posts: its limit is a page + the ids needed (up to 2 pages), and the windows
+    # fill it (its fallback for views crowded out is rare and not counted); the names, the likes
+    # lookup
+    merged_timeline = rt(1, page + 1) + rt(1, page) + rt(1) + rt(1, 3 * page) + names + likes_lookup
+    # a later page: + the newer entries and the large accounts' newer reposts of its posts that
+    # have reposts (_shown_before, two lookups; found few, not counted)
+    merged_later_timeline = merged_timeline + rt(2)
     # api/notifications.py: the read mark, one page, the capped unread count, the actors' and
     # the posts' views, the likes lookup
     notifications_page = rt(1, 1) + rt(1, page) + rt(1) + rt(2, 2 * PAGE_LIMIT) + likes_lookup
@@ -909,20 +1062,34 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
         Row("unfollow", "follows.py:unfollow", posts * r.unfollow, unfollow_call, WRITE_MODEL),
         Row("like", "reactions.py:like", posts * r.like, react_call, WRITE_MODEL),
         Row("unlike", "reactions.py:unlike", posts * r.unlike, take_back_call, WRITE_MODEL),
-        Row("repost", "reactions.py:repost", posts * r.repost, react_call, WRITE_MODEL),
-        Row("unrepost", "reactions.py:unrepost", posts * r.unrepost, take_back_call, WRITE_MODEL),
+        Row("repost", "reactions.py:repost", posts * r.repost, repost_call, WRITE_MODEL),
+        Row("unrepost", "reactions.py:unrepost", posts * r.unrepost, unrepost_call, WRITE_MODEL),
         Row(
             "timeline page",
-            "timelines.py:home_timeline, viewer.py",
-            reads * (1 - merged_share),
+            "home_timeline.py:home_timeline, viewer.py",
+            reads * (1 - merged_share) * (1 - r.later_page),
             timeline,
             READ_MODELS,
         ),
         Row(
+            "timeline page, later",
+            "home_timeline.py:home_timeline, viewer.py",
+            reads * (1 - merged_share) * r.later_page,
+            later_timeline,
+            READ_MODELS,
+        ),
+        Row(
             "timeline page, merged",
-            "timelines.py:home_timeline, viewer.py",
-            reads * merged_share,
+            "home_timeline.py:home_timeline, viewer.py",
+            reads * merged_share * (1 - r.later_page),
             merged_timeline,
+            READ_MODELS,
+        ),
+        Row(
+            "timeline page, merged, later",
+            "home_timeline.py:home_timeline, viewer.py",
+            reads * merged_share * r.later_page,
+            merged_later_timeline,
             READ_MODELS,
         ),
         Row("user page", "users.py:user_by_handle", reads * r.user_page, rt(1, 1), READ_MODELS),
@@ -993,17 +1160,31 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
             PROJECTOR,
         ),
         Row(
-            "like/repost insert",
+            "like insert",
             "reactions.py, counters.py, notifications.py",
-            posts * (r.like + r.repost),
+            posts * r.like,
             reaction_change(True),
             PROJECTOR,
         ),
         Row(
-            "like/repost delete",
+            "like delete",
             "reactions.py, counters.py, notifications.py",
-            posts * (r.unlike + r.unrepost),
+            posts * r.unlike,
             reaction_change(False),
+            PROJECTOR,
+        ),
+        Row(
+            "repost insert",
+            "timeline_reposts.py:deliver_repost, reactions.py, counters.py, notifications.py",
+            posts * r.repost,
+            expectation(authors, lambda d: repost_change(d, True)),
+            PROJECTOR,
+        ),
+        Row(
+            "repost delete",
+            "timeline_reposts.py:apply_repost, reactions.py, counters.py, notifications.py",
+            posts * r.unrepost,
+            expectation(authors, lambda d: repost_change(d, False)),
             PROJECTOR,
         ),
     ]
@@ -1016,6 +1197,8 @@ def model(config: Config, graph: Graph, sizes: OplogSizes, design: Design) -> Re
         removed + written * trim_share,
         merged_share,
         mean_in,
+        per_repost,
+        repost_share,
     )
 
 
@@ -1052,14 +1235,16 @@ def summary(result: Result, sizes: OplogSizes, planning: Planning) -> dict[str, 
     read_shards = max(read_shards_for_writes, math.ceil(read_members / planning.members_per_shard))
     write_shards = math.ceil(command.docs_written / planning.writes_per_shard)
     growth = result.timeline_entries_written_per_second - result.timeline_entries_deleted_per_second
+    share = result.repost_entry_share
+    entry_bytes = (1 - share) * sizes["doc.timeline_entry"] + share * sizes[
+        "doc.timeline_entry_repost"
+    ]
     return {
         "deliveries per post": result.deliveries_per_post,
+        "deliveries per repost": result.deliveries_per_repost,
         "timeline entries written/s": result.timeline_entries_written_per_second,
         "timeline entries deleted/s": result.timeline_entries_deleted_per_second,
-        "timeline_entries growth GB/day (documents only)": growth
-        * sizes["doc.timeline_entry"]
-        * 86_400
-        / 1e9,
+        "timeline_entries growth GB/day (documents only)": growth * entry_bytes * 86_400 / 1e9,
         "timeline pages that merge (share)": result.merged_read_share,
         "authors in the $in (mean, merged pages)": result.mean_in_authors,
         "command service round trips/s": command.round_trips,

@@ -16,6 +16,7 @@ from query_service.projector import rebuild
 from query_service.projector.projection import ProjectionContext, ProjectionSettings
 from query_service.read_models.names import (
     FOLLOW_EDGES,
+    POST_REACTIONS,
     POST_VIEWS,
     TIMELINE_ENTRIES,
     USER_VIEWS,
@@ -25,7 +26,8 @@ from query_service.read_models.timeline_entries import HEAD_AT, head_id
 from service_kit.mongo import Database
 from service_kit.mongo.embedded.operations import OperationCount, counting_operations
 from service_kit.tokens import Principal
-from service_kit.write_model import FOLLOWS, LIKES, POSTS, USERS
+from service_kit.write_model import FOLLOWS, LIKES, POSTS, REPOSTS, USERS
+from tests.support import make_settings, running_stack
 
 TINY = cm.Config(users=4_000, readers=300, seed=11)
 
@@ -50,6 +52,10 @@ def test_deliveries_per_post_are_calibrated(tiny) -> None:
     full = cm.model(no_replies, graph, sizes, cm.DESIGNS[0])
     assert full.deliveries_per_post == pytest.approx(TINY.target_deliveries, rel=1e-3)
     assert by_name(results)["full fan-out"].deliveries_per_post < full.deliveries_per_post
+    # A repost reaches its reposter's followers, replies or not; large reposters are merged.
+    full_fan_out, *hybrids = results
+    assert full_fan_out.deliveries_per_repost == pytest.approx(TINY.target_deliveries, rel=1e-3)
+    assert all(h.deliveries_per_repost < full_fan_out.deliveries_per_repost for h in hybrids)
     assert sum(graph.followers) / len(graph.followers) == pytest.approx(75, rel=1e-3)
     assert max(graph.followers) <= TINY.max_followers
     assert max(graph.following) <= TINY.max_following
@@ -138,14 +144,26 @@ def test_round_trips_follow_the_code_paths(tiny) -> None:
     # commands/follows.py:follow -> find_user_by_handle + blocks_between + last_post_number +
     # upsert_follow + blocks_between again
     assert row(full.calls, "follow").per_call.round_trips == 5
-    # entries + hydration + the reader's likes lookup; + the head on a merging later page
-    assert row(full.calls, "timeline page").per_call.round_trips == 3
-    assert row(hybrid.calls, "timeline page, merged").per_call.round_trips == 4
+    # commands/reactions.py:repost -> find_live_post + is_blocked_by + reposted already? +
+    # next_post_number + upsert
+    assert row(full.calls, "repost").per_call.round_trips == 5
+    # entries + hydration + the reposters' names + the reader's likes lookup; a later page
+    # looks up the newer entries of its reposted posts
+    assert row(full.calls, "timeline page").per_call.round_trips == 4
+    assert row(full.calls, "timeline page, later").per_call.round_trips == 5
+    # + the large accounts' reposts and the blocks with their authors; a later page also their
+    # newer reposts (the head comes with the entries on every page)
+    assert row(hybrid.calls, "timeline page, merged").per_call.round_trips == 6
+    assert row(hybrid.calls, "timeline page, merged, later").per_call.round_trips == 8
     # a post insert: author summary + the view before + upsert + the author's count + the
     # author's head + edge scan + at least one bulk write
     assert row(code.changes, "post insert").per_call.round_trips >= 7
     # a like: the post is live (twice) + the like before + the count + upsert + blocks + notify
-    assert row(code.changes, "like/repost insert").per_call.round_trips == 7 + PER_BATCH
+    assert row(code.changes, "like insert").per_call.round_trips == 7 + PER_BATCH
+    # a repost: a like's + the post's author + the reposter's head + its followers (unless
+    # large) + one block lookup and one bulk per chunk of owners
+    assert row(code.changes, "repost insert").per_call.round_trips >= 11 + PER_BATCH
+    assert row(code.changes, "repost delete").per_call.round_trips == pytest.approx(5 + PER_BATCH)
 
 
 def test_a_post_views_counter_carries_the_marks_its_counted_changes_pushed() -> None:
@@ -154,7 +172,7 @@ def test_a_post_views_counter_carries_the_marks_its_counted_changes_pushed() -> 
 
     def like_marks(graph: cm.Graph) -> float:
         result = cm.model(TINY, graph, sizes, cm.CODE)
-        return row(result.changes, "like/repost insert").per_call.marks_bytes / per_mark
+        return row(result.changes, "like insert").per_call.marks_bytes / per_mark
 
     # Nobody reads a post of an account without followers: no likes, no marks.
     assert like_marks(degenerate(0)) == 0
@@ -227,7 +245,8 @@ def degenerate(followers: int, following: int = 75) -> cm.Graph:
 
 def model_round_trips(kind: str, name: str, followers: int, **config: Any) -> float:
     reply = config.pop("reply", 0.0)
-    settings = replace(TINY, ratios=replace(TINY.ratios, reply=reply), **config)
+    repost = config.pop("repost", TINY.ratios.repost)
+    settings = replace(TINY, ratios=replace(TINY.ratios, reply=reply, repost=repost), **config)
     sizes = cm.measure_oplog_sizes(settings.text_chars)
     result = cm.model(settings, degenerate(followers), sizes, cm.CODE)
     return row(getattr(result, kind), name).per_call.round_trips
@@ -391,19 +410,126 @@ async def test_posts_and_replies_cost_what_the_model_says(
 
 
 @pytest.mark.embedded_only
+@pytest.mark.parametrize(("followers", "threshold"), [(5, 10_000), (150, 10_000), (150, 100)])
+async def test_reposts_cost_what_the_model_says(
+    stack, followers: int, threshold: int, monkeypatch
+) -> None:
+    # As for posts: small bulk chunks, so that chunking (of the bulks and of the block lookups)
+    # is exercised, and a cap of 2, so that every delivery trims and the trims are all counted.
+    monkeypatch.setattr(cm, "FANOUT_CHUNK", 20)
+    cap, large = 2, followers >= threshold
+    model = {"max_entries": cap, "threshold": threshold}
+    database = stack.database
+    reposter, author = ObjectId(), ObjectId()
+    owners = [str(reposter), *(str(i) for i in range(followers))]
+    await database[FOLLOW_EDGES].insert_many(edges(followers, str(reposter)))
+    if large:  # decided in an earlier batch (timelines.py:reconcile_fanout)
+        await database[TIMELINE_ENTRIES].insert_one(
+            {
+                "_id": head_id(str(reposter)),
+                "owner_id": str(reposter),
+                "created_at": HEAD_AT,
+                "large": True,
+            }
+        )
+    post_id = ObjectId()  # someone else's live post
+    await database[POST_VIEWS].insert_one(
+        {
+            "_id": str(post_id),
+            "author_id": str(author),
+            "author_seq": 1,
+            "created_at": cm.NOW - timedelta(hours=1),
+        }
+    )
+    key = {"user": reposter, "post": post_id}
+    repost = {
+        "_id": {"_data": "repost insert"},
+        "operationType": "insert",
+        "ns": {"db": "microblog", "coll": REPOSTS},
+        "documentKey": {"_id": key},
+        "fullDocument": {
+            "_id": key,
+            "user_id": reposter,
+            "post_id": post_id,
+            "post_author_id": author,
+            "reposter_seq": 1,
+            "created_at": cm.NOW,
+        },
+    }
+    getmores = (
+        0 if large else cm.cursor_round_trips(followers, SIZES["doc.follow_edge_projected"]) - 1
+    )
+
+    await fill_timelines(database, owners, cap)
+    counted = await apply_counted(
+        database, stack.settings, repost, max_entries=cap, threshold=threshold
+    )
+    assert counted + getmores + PER_BATCH == pytest.approx(
+        model_round_trips("changes", "repost insert", followers, **model)
+    )
+    brought = {"post_id": str(post_id), "reposted_by": str(reposter)}
+    assert await database[TIMELINE_ENTRIES].count_documents(brought) == (
+        1 if large else 1 + followers
+    )
+    assert (await database[POST_VIEWS].find_one({"_id": str(post_id)}) or {})["repost_count"] == 1
+
+    taken_back = {
+        **repost,
+        "_id": {"_data": "repost delete"},
+        "operationType": "delete",
+        "fullDocument": None,
+    }
+    counted = await apply_counted(
+        database, stack.settings, taken_back, max_entries=cap, threshold=threshold
+    )
+    assert counted + PER_BATCH == pytest.approx(
+        model_round_trips("changes", "repost delete", followers, **model)
+    )
+    assert await database[TIMELINE_ENTRIES].count_documents(brought) == 0
+
+
+@pytest.mark.embedded_only
 async def test_follows_reactions_and_users_cost_what_the_model_says(stack) -> None:
     database = stack.database
-    follower, followee, other = ObjectId(), ObjectId(), ObjectId()
+    follower, followee, other, poster = ObjectId(), ObjectId(), ObjectId(), ObjectId()
+    # The followee's window: BACKFILL_LIMIT numbers, which its posts and reposts share in the
+    # model's proportion (1 repost per 4 posts here: 160 posts and 40 reposts, every fifth
+    # number), every one of them live. The posts it reposted are someone else's, and live.
+    reposts_per_post = 0.25
+    numbers = range(1, cm.BACKFILL_LIMIT + 1)
+    reposted = {n: str(ObjectId()) for n in numbers if n % 5 == 0}
+    window_posts = cm.BACKFILL_LIMIT - len(reposted)
+    assert window_posts == cm.BACKFILL_LIMIT / (1 + reposts_per_post)
+    earlier = cm.NOW - timedelta(hours=1)
     await database[POST_VIEWS].insert_many(
         [
-            {
-                "_id": str(ObjectId()),
-                "author_id": str(followee),
-                "author_seq": n,
-                "created_at": cm.NOW,
-            }
-            for n in range(1, cm.BACKFILL_LIMIT + 1)
+            *(
+                {
+                    "_id": str(ObjectId()),
+                    "author_id": str(followee),
+                    "author_seq": n,
+                    "created_at": cm.NOW,
+                }
+                for n in numbers
+                if n not in reposted
+            ),
+            *(
+                {"_id": post_id, "author_id": str(poster), "author_seq": n, "created_at": earlier}
+                for n, post_id in reposted.items()
+            ),
         ]
+    )
+    await database[POST_REACTIONS].insert_many(
+        {
+            "_id": f"repost:{followee}:{post_id}",
+            "kind": "repost",
+            "user_id": str(followee),
+            "post_id": post_id,
+            "post_author_id": str(poster),
+            "created_at": cm.NOW,
+            "reposter_seq": n,
+        }
+        for n, post_id in reposted.items()
     )
     # A typical follower follows others already (the replies to the followee by them come in),
     # and has a full timeline (the trim after the backfill deletes).
@@ -434,14 +560,21 @@ async def test_follows_reactions_and_users_cost_what_the_model_says(stack) -> No
     }
     counted = await apply_counted(database, stack.settings, change)
     backfilled = {"owner_id": str(follower), "author_id": str(followee)}
-    assert await database[TIMELINE_ENTRIES].count_documents(backfilled) == cm.BACKFILL_LIMIT
+    reposts_in = {"owner_id": str(follower), "reposted_by": str(followee)}
+    assert await database[TIMELINE_ENTRIES].count_documents(backfilled) == window_posts
+    assert await database[TIMELINE_ENTRIES].count_documents(reposts_in) == len(reposted)
     assert (
         await database[TIMELINE_ENTRIES].count_documents({"owner_id": str(follower)})
         == stack.settings.timeline_max_entries
     )
-    getmores = cm.cursor_round_trips(cm.BACKFILL_LIMIT, SIZES["doc.post_view_projected"]) - 1
+    getmores = (
+        cm.cursor_round_trips(window_posts, SIZES["doc.post_view_projected"])
+        - 1
+        + cm.cursor_round_trips(len(reposted), SIZES["doc.post_reaction_projected"])
+        - 1
+    )
     assert counted + getmores + PER_BATCH == pytest.approx(
-        model_round_trips("changes", "follow insert", 100)
+        model_round_trips("changes", "follow insert", 100, repost=reposts_per_post)
     )
     unfollow = {
         **change,
@@ -451,6 +584,8 @@ async def test_follows_reactions_and_users_cost_what_the_model_says(stack) -> No
     }
     counted = await apply_counted(database, stack.settings, unfollow)
     assert counted + PER_BATCH == pytest.approx(model_round_trips("changes", "follow delete", 100))
+    assert await database[TIMELINE_ENTRIES].count_documents(backfilled) == 0
+    assert await database[TIMELINE_ENTRIES].count_documents(reposts_in) == 0
 
     post_id = next(iter(await database[POST_VIEWS].find({}).to_list(1)))["_id"]
     liked = {"user": follower, "post": ObjectId(post_id)}
@@ -469,14 +604,10 @@ async def test_follows_reactions_and_users_cost_what_the_model_says(stack) -> No
     }
     counted = await apply_counted(database, stack.settings, like)
     assert (await database[POST_VIEWS].find_one({"_id": post_id}) or {})["like_count"] == 1
-    assert counted + PER_BATCH == pytest.approx(
-        model_round_trips("changes", "like/repost insert", 1)
-    )
+    assert counted + PER_BATCH == pytest.approx(model_round_trips("changes", "like insert", 1))
     unlike = {**like, "_id": {"_data": "like delete"}, "operationType": "delete"}
     counted = await apply_counted(database, stack.settings, {**unlike, "fullDocument": None})
-    assert counted + PER_BATCH == pytest.approx(
-        model_round_trips("changes", "like/repost delete", 1)
-    )
+    assert counted + PER_BATCH == pytest.approx(model_round_trips("changes", "like delete", 1))
 
     user_id = ObjectId()
     user = {
@@ -540,7 +671,7 @@ async def test_calls_cost_what_the_model_says(stack, alice, bob) -> None:
         assert take(counted) == expected["delete"]
 
     await stack.settle()
-    assert await read("/query/v1/timeline", bob) == expected["timeline page"]
+    # (the timeline pages: test_timeline_pages_cost_what_the_model_says)
     assert await read("/query/v1/users/alice", bob) == expected["user page"]
     assert await read("/query/v1/users/alice/posts", bob) == expected["user posts"]
     assert await read(f"/query/v1/posts/{post_id}", bob) == expected["single post"]
@@ -550,3 +681,62 @@ async def test_calls_cost_what_the_model_says(stack, alice, bob) -> None:
     with counting_operations() as counted:
         await follows.unfollow(database, bob_principal, "alice")
         assert take(counted) == expected["unfollow"]
+
+
+@pytest.mark.embedded_only
+async def test_timeline_pages_cost_what_the_model_says() -> None:
+    """The four kinds of timeline page the model charges, read over HTTP as a signed-in reader
+    whose pages show reposts (as the model assumes of every page): a first and a later page,
+    without and with a large account followed (merged when the page is read)."""
+    settings = make_settings(rate_limits_enabled=False, fanout_max_followers=3)
+    expected = {
+        r.name: r.per_call.round_trips for r in cm.model(TINY, degenerate(75), SIZES, cm.CODE).calls
+    }
+    expected_merged = {
+        r.name: r.per_call.round_trips
+        for r in cm.model(TINY, cm.Graph([TINY.threshold], [75], 1.0, [1]), SIZES, cm.CODE).calls
+    }
+    async with running_stack(settings) as stack:
+        users = {h: await stack.sign_up(h) for h in ("alice", "bob", "carol", "dave", "erin")}
+        for handle in ("frank", "gina"):
+            users[handle] = await stack.sign_up(handle)
+        # bob follows alice and carol (both small); dave follows alice and erin, who is large
+        # (three followers: FANOUT_MAX_FOLLOWERS here), so dave's pages merge erin's reposts.
+        for follower, followee in [
+            ("bob", "alice"),
+            ("bob", "carol"),
+            ("dave", "alice"),
+            ("dave", "erin"),
+            ("frank", "erin"),
+            ("gina", "erin"),
+        ]:
+            await users[follower].follow(followee)
+        posted = [await users["alice"].post(f"post {n}") for n in range(2)]
+        for reposter in ("carol", "erin"):
+            for post in posted:
+                path = f"/command/v1/posts/{post['id']}/repost"
+                response = await stack.command.put(path, headers=users[reposter].auth)
+                assert response.status_code == 204
+        await stack.settle()
+
+        async def pages(reader: str, reposter: str) -> list[int]:
+            """Round trips of the first page and of the next, one item each: each shows a post
+            of alice's reposted by `reposter`, the next one looking back at the first."""
+            counts, cursor = [], None
+            for _ in range(2):
+                params = {"limit": 1} | ({"cursor": cursor} if cursor else {})
+                with counting_operations() as counted:
+                    page = await users[reader].timeline(**params)
+                counts.append(counted.round_trips)
+                assert [item["reposted_by"]["handle"] for item in page["items"]] == [reposter]
+                cursor = page["next_cursor"]
+            return counts
+
+        assert await pages("bob", "carol") == [
+            expected["timeline page"],
+            expected["timeline page, later"],
+        ]
+        assert await pages("dave", "erin") == [
+            expected_merged["timeline page, merged"],
+            expected_merged["timeline page, merged, later"],
+        ]
