@@ -98,11 +98,11 @@ async def home_timeline(
 ) -> Page[TimelineItem]:
     """One page of the owner's timeline, newest first, each post once.
 
-    Round trips, without large accounts followed: the entries (with the head, which sorts first)
-    and the posts they show: 2; one more to name the reposters when the page shows reposts, and
-    on a later page one more when a post on it has reposts (its newer occurrences). With large
-    accounts followed: their reposts (and the authors blocked either way, when any are merged)
-    and a later page's head add one each."""
+    Round trips: the entries (with the head, which sorts first; a later page of a timeline that
+    merges reads it in the same query) and the posts they show: 2; one more to name the
+    reposters when the page shows reposts, and on a later page one more when a post on it has
+    reposts (its newer occurrences). Following large accounts adds their reposts, the authors
+    blocked either way when any are merged, and on a later page their newer reposts: one each."""
     shown = position.shown if position else 0
     wanted = min(limit + 1, max_entries - shown)  # entries this page may use; the cap applies
     entries, sources = await _entries_and_head(database, owner_id, position, wanted)
@@ -350,10 +350,10 @@ async def _shown_before(
     reposted = sorted(
         {o.post_id for o in candidates if o.reposted_by or views[o.post_id]["repost_count"] > 0}
     )
-    # A large account's repost of the owner's own post does not occur (the post is an entry).
-    not_own = {post_id for post_id in reposted if views[post_id]["author_id"] != owner_id}
     if not reposted:
         return set()
+    # A large account's repost of the owner's own post does not occur (the post is an entry).
+    not_own = {post_id for post_id in reposted if views[post_id]["author_id"] != owner_id}
     not_older: dict[str, Any] = {
         "created_at": {"$gte": position.created_at},
         "$or": [
