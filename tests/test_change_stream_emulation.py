@@ -1,5 +1,6 @@
 """The embedded change streams behave like MongoDB's in every way the projector relies on."""
 
+import asyncio
 from datetime import datetime
 
 import pytest
@@ -8,6 +9,7 @@ from pymongo import DeleteOne, InsertOne, UpdateOne
 from pymongo.errors import BulkWriteError, OperationFailure
 
 from service_kit.mongo.connection import connect_embedded
+from service_kit.mongo.embedded.change_stream import ChangeLog
 from tests.support import make_settings
 
 WAIT_MS = 10
@@ -387,3 +389,16 @@ async def test_start_after_an_invalidate_opens_a_stream_after_it_and_resume_afte
     with pytest.raises(OperationFailure) as refused:
         await database["things"].watch(resume_after=invalidate["_id"])
     assert refused.value.code == 260  # InvalidResumeToken
+
+
+async def test_a_stream_waiting_for_changes_is_cancelled_even_when_one_arrives_at_that_moment():
+    """A getMore that is cancelled in the step in which a change arrives still ends in the
+    cancellation (`asyncio.wait_for` on Python 3.11 returned normally and lost it: a killed
+    projector went on)."""
+    log = ChangeLog(history=10)
+    waiting = asyncio.create_task(log.wait_for_append(log.last_sequence, seconds=5))
+    await asyncio.sleep(0)  # it waits now
+    log.append("insert", "microblog", "posts", {"_id": 1})
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting

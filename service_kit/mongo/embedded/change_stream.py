@@ -183,8 +183,12 @@ class ChangeLog:
         if self._last_sequence > after_sequence:
             return
         appended = self._appended
+        # Not `asyncio.wait_for`: on Python 3.11 it returns normally when the wait completes in
+        # the same step as a cancellation of its caller, and the cancellation is lost (the crash
+        # harness counted such kills as "swallowed"). `asyncio.timeout` never loses one.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(appended.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await appended.wait()
 
 
 LookupDocument = Callable[[str, dict[str, Any]], dict[str, Any] | None]
