@@ -259,7 +259,7 @@ CHANGE_BUDGETS = {
     "block insert": 3,
     # edge delete, unflag notifications, does the other block still?, then for each of the two:
     # whom they follow, which of those are large, the reposts of the other's posts by them (a
-    # bulk write and a check that the posts are live when any), and a trim
+    # bulk write when any), and a trim
     "block delete": 11,
     "read mark": 1,  # the mark's upsert
 }

@@ -40,7 +40,6 @@ from query_service.read_models.names import (
 )
 from query_service.read_models.timeline_entries import (
     Bulk,
-    drop_entries_of_gone_posts,
     entry_upsert,
     first_number_shown,
     is_large,
@@ -225,9 +224,9 @@ async def restore_after_unblock(context: ProjectionContext, owner_id: str, autho
     admitted.sort(key=_newest_first_key, reverse=True)
     bulk = Bulk(context)
     newest = admitted[: context.settings.timeline_max_entries]
-    written = await _write_reposts(context, bulk, [owner_id], newest)
+    await _write_reposts(context, bulk, [owner_id], newest)
+    # A block is a barrier (`projector/lanes.py`): no delete runs meanwhile, nothing to check.
     await bulk.flush()
-    await drop_entries_of_gone_posts(context, written)
     schedule_trim(context, owner_id)
 
 
