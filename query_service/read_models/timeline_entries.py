@@ -17,6 +17,7 @@ Entries are written in bulk (`Bulk`), and each timeline is trimmed to about its 
 
 import zlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
@@ -141,6 +142,16 @@ async def window_audience(
     )
     async for edge in followers:
         yield edge["follower_id"]
+
+
+@dataclass
+class WindowGroup:
+    """Followers whose windows start at the same number (an account crossing down backfills
+    them together), and how many posts they took so far."""
+
+    first: int
+    followers: list[str] = field(default_factory=list)
+    taken: int = 0
 
 
 # ---- heads -------------------------------------------------------------------------------------

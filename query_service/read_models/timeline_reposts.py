@@ -25,7 +25,7 @@ posts are still there (`timeline_entries.drop_entries_of_gone_posts`).
 
 from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pymongo import DESCENDING, DeleteMany
 
@@ -40,6 +40,7 @@ from query_service.read_models.names import (
 )
 from query_service.read_models.timeline_entries import (
     Bulk,
+    WindowGroup,
     entry_upsert,
     first_number_shown,
     is_large,
@@ -48,9 +49,6 @@ from query_service.read_models.timeline_entries import (
     trim_due,
     window_audience,
 )
-
-if TYPE_CHECKING:
-    from query_service.read_models.timelines import WindowGroup
 
 # A reposter's reposts, newest first; ties by post (one repost per post and reposter), and across
 # reposters by reposter: the order of a timeline's repost entries (`occurrence_id`).
@@ -174,7 +172,7 @@ async def backfill_follow(
 
 
 async def backfill_groups(
-    context: ProjectionContext, bulk: Bulk, reposter_id: str, groups: "dict[int, WindowGroup]"
+    context: ProjectionContext, bulk: Bulk, reposter_id: str, groups: dict[int, WindowGroup]
 ) -> None:
     """An account crossing down: every follower takes the newest C of the account's reposts its
     window admits, from one scan of them, newest first, shared by the followers whose windows

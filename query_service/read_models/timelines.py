@@ -43,7 +43,6 @@ again.
 """
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from pymongo import ASCENDING, DeleteMany
@@ -67,6 +66,7 @@ from query_service.read_models.timeline_entries import (
     INDEXES,
     TRIMS,
     Bulk,
+    WindowGroup,
     add_source,
     drop_entries_of_gone_posts,
     drop_idle_head,
@@ -315,15 +315,6 @@ async def cross_down(context: ProjectionContext, account_id: str) -> None:
     await context.collection(TIMELINE_ENTRIES).bulk_write(
         [head_update(account_id, large=False), drop_idle_head(account_id)], ordered=True
     )
-
-
-@dataclass
-class WindowGroup:
-    """Followers whose windows start at the same number, and how many posts they took so far."""
-
-    first: int
-    followers: list[str] = field(default_factory=list)
-    taken: int = 0
 
 
 async def _followers(context: ProjectionContext, account_id: str) -> AsyncIterator[tuple[str, int]]:
