@@ -108,7 +108,9 @@ class Lanes:
     def submit(self, scopes: Scopes | None, apply: Callable[[], Awaitable[None]]) -> None:
         """Start `apply` once the earlier changes it depends on are applied."""
         if scopes is None:
-            waits = [task for task in self._tasks if not task.done()]
+            # Every earlier change, finished or not: one that failed fails the barrier too, so
+            # nothing after it runs on top of a change that was not applied.
+            waits = list(self._tasks)
         else:
             waits = [self._tails[scope] for scope in scopes if scope in self._tails]
             if self._barrier is not None:
