@@ -207,13 +207,13 @@ async def _merged_reposts(
     newest first, then without the owner's own posts and authors blocked either way."""
     if not sources:
         return []
+    after = _reposts_after(position) if position is not None else {}
+    # One branch per account, each bounded by its index (user, kind, time, post).
     windows = [
-        {"user_id": account_id, "kind": "repost", "reposter_seq": {"$gte": first}}
+        {"user_id": account_id, "kind": "repost", "reposter_seq": {"$gte": first}, **after}
         for account_id, first in sorted(sources.items())
     ]
     query: dict[str, Any] = windows[0] if len(windows) == 1 else {"$or": windows}
-    if position is not None:
-        query = {"$and": [query, _reposts_after(position)]}
     found = (
         await database[POST_REACTIONS]
         .find(query, {"post_id": 1, "user_id": 1, "post_author_id": 1, "created_at": 1})
