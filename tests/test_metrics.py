@@ -262,6 +262,12 @@ async def test_the_projector_serves_its_metrics_in_the_prometheus_text_format():
     async with running_stack(make_settings()) as stack:
         app = create_projector_app(stack.settings, stack.connection)
         async with app.router.lifespan_context(app), asgi_client(app) as client:
+            # Once it follows the stream: a sign-up made before would be replayed by the first
+            # rebuild, which counts no change applied (a slow start made this test time out).
+            async def following() -> bool:
+                return bool(app.state.projector.status.phase == "following")
+
+            await wait_until(following)
             await stack.sign_up("alice")
 
             async def applied() -> bool:
