@@ -30,7 +30,6 @@ from query_service.read_models.names import (
     POST_REACTIONS,
     POST_VIEWS,
     TIMELINE_ENTRIES,
-    USER_VIEWS,
 )
 from query_service.read_models.pagination import Page, Position
 from query_service.read_models.posts import NEWEST_FIRST, AuthorSummary, PostView
@@ -41,6 +40,7 @@ from query_service.read_models.timeline_entries import (
     timeline_entry_id,
 )
 from query_service.read_models.timeline_reposts import REPOST_NEWEST_FIRST
+from query_service.read_models.users import summaries_by_id
 from service_kit.mongo import Database
 
 Sources = dict[str, int]  # the large accounts followed, each with the first number shown
@@ -57,7 +57,6 @@ class Occurrence:
     id: str  # `post` or `post:reposter`
     post_id: str
     reposted_by: str | None
-    entry: bool  # an entry (it counts against the cap), or merged
 
     @property
     def position(self) -> Position:
@@ -75,7 +74,6 @@ def _entry_occurrence(entry: dict[str, Any]) -> Occurrence:
         occurrence_id(entry["post_id"], reposted_by),
         entry["post_id"],
         reposted_by,
-        entry=True,
     )
 
 
@@ -85,12 +83,11 @@ def _repost_occurrence(repost: dict[str, Any]) -> Occurrence:
         occurrence_id(repost["post_id"], repost["user_id"]),
         repost["post_id"],
         repost["user_id"],
-        entry=False,
     )
 
 
 def _post_occurrence(view: dict[str, Any]) -> Occurrence:
-    return Occurrence(view["created_at"], view["_id"], view["_id"], None, entry=False)
+    return Occurrence(view["created_at"], view["_id"], view["_id"], None)
 
 
 async def home_timeline(
@@ -406,20 +403,7 @@ async def _with_reposters(
     database: Database, items: list[Occurrence], views: dict[str, PostView]
 ) -> list[TimelineItem]:
     """The page's posts, each with who reposted it here (named in one query, when any)."""
-    reposters = sorted({o.reposted_by for o in items if o.reposted_by})
-    names: dict[str, AuthorSummary] = {}
-    if reposters:
-        users = database[USER_VIEWS].find(
-            {"_id": {"$in": reposters}}, {"handle": 1, "display_name": 1}
-        )
-        names = {
-            user["_id"]: {
-                "id": user["_id"],
-                "handle": user["handle"],
-                "display_name": user["display_name"],
-            }
-            async for user in users
-        }
+    names = await summaries_by_id(database, [o.reposted_by for o in items if o.reposted_by])
     return [
         cast(
             TimelineItem,
@@ -433,6 +417,7 @@ async def _with_reposters(
     ]
 
 
-def _reposter(reposter_id: str, names: dict[str, AuthorSummary]) -> AuthorSummary:
+def _reposter(reposter_id: str, names: dict[str, dict[str, str]]) -> AuthorSummary:
     # A reposter whose account is gone keeps an empty name, like a post view's author.
-    return names.get(reposter_id, {"id": reposter_id, "handle": "", "display_name": ""})
+    found = names.get(reposter_id, {"id": reposter_id, "handle": "", "display_name": ""})
+    return cast(AuthorSummary, found)

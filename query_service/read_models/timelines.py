@@ -73,9 +73,9 @@ from query_service.read_models.timeline_entries import (
     drop_source,
     entry_upsert,
     first_number_shown,
-    head_id,
     head_update,
     is_large,
+    large_among,
     schedule_trim,
     trim,
     trim_due,
@@ -233,11 +233,7 @@ async def reconcile_fanout(context: ProjectionContext, accounts: list[str]) -> N
     threshold = context.settings.fanout_max_followers
     views = context.collection(USER_VIEWS).find({"_id": {"$in": accounts}}, {"followers_count": 1})
     large = {str(v["_id"]) async for v in views if v.get("followers_count", 0) >= threshold}
-    heads = context.collection(TIMELINE_ENTRIES).find(
-        {"_id": {"$in": [head_id(account_id) for account_id in accounts]}, "large": True},
-        {"owner_id": 1},
-    )
-    was_large = {str(head["owner_id"]) async for head in heads}
+    was_large = await large_among(context, accounts)
     for account_id in accounts:
         if account_id in large and account_id not in was_large:
             await cross_up(context, account_id)
