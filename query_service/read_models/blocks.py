@@ -1,10 +1,11 @@
 """block_edges: who blocks whom, as the projector has applied it.
 
 Written only by `BlocksProjection`. Other projections ask it whether a notification or a delivery
-must be held back (`blocks_in_context`), and the read side filters blocked accounts out of a
-reader's lists with one query (`blocked_by`).
+must be held back (`blocks_in_context`, `blocked_pairs`), and the read side filters blocked
+accounts out of a reader's lists with one query (`blocked_by`, `blocked_pairs`).
 """
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import ClassVar, TypedDict
 
@@ -17,7 +18,7 @@ from query_service.projector.projection import (
     ProjectionContext,
 )
 from query_service.read_models.names import BLOCK_EDGES
-from service_kit.mongo import Database
+from service_kit.mongo import Collection, Database
 from service_kit.write_model import BLOCKS
 
 
@@ -74,6 +75,32 @@ async def blocks_in_context(context: ProjectionContext, blocker_id: str, actor_i
         {"_id": block_edge_id(blocker_id, actor_id)}, {"_id": 1}
     )
     return found is not None
+
+
+async def blocked_pairs(
+    edges: Collection, owners: Iterable[str], others: Iterable[str]
+) -> set[tuple[str, str]]:
+    """The (owner, other) pairs of which either blocks the other, in one query. `edges` is the
+    block_edges collection: a projection passes its context's (a rebuild's shadow), the read
+    side the live one."""
+    owners, others = sorted(set(owners)), sorted(set(others))
+    if not owners or not others:
+        return set()
+    found = edges.find(
+        {
+            "$or": [
+                {"blocker_id": {"$in": owners}, "blocked_id": {"$in": others}},
+                {"blocker_id": {"$in": others}, "blocked_id": {"$in": owners}},
+            ]
+        },
+        {"blocker_id": 1, "blocked_id": 1},
+    )
+    pairs: set[tuple[str, str]] = set()
+    owner_set = set(owners)
+    async for edge in found:
+        blocker, blocked = edge["blocker_id"], edge["blocked_id"]
+        pairs.add((blocker, blocked) if blocker in owner_set else (blocked, blocker))
+    return pairs
 
 
 # ---- the read side -----------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from query_service.read_models import pagination
+from query_service.read_models.blocks import blocked_pairs
 from query_service.read_models.counters import WITHOUT_MARKS
 from query_service.read_models.names import (
     BLOCK_EDGES,
@@ -222,32 +223,13 @@ async def _merged_reposts(
     if len(found) == limit + 1:
         boundaries.append(occurrences[-1])
     authors = {repost["post_author_id"] for repost in found} - {owner_id}
-    blocked = await _blocked_either_way(database, owner_id, authors)
+    pairs = await blocked_pairs(database[BLOCK_EDGES], [owner_id], authors)
+    blocked = {author_id for _, author_id in pairs}
     return [
         occurrence
         for occurrence, repost in zip(occurrences, found, strict=True)
         if repost["post_author_id"] != owner_id and repost["post_author_id"] not in blocked
     ]
-
-
-async def _blocked_either_way(database: Database, owner_id: str, others: set[str]) -> set[str]:
-    """Which of `others` the owner blocks or is blocked by, in one query."""
-    if not others:
-        return set()
-    accounts = sorted(others)
-    edges = database[BLOCK_EDGES].find(
-        {
-            "$or": [
-                {"blocker_id": owner_id, "blocked_id": {"$in": accounts}},
-                {"blocker_id": {"$in": accounts}, "blocked_id": owner_id},
-            ]
-        },
-        {"blocker_id": 1, "blocked_id": 1},
-    )
-    return {
-        edge["blocked_id"] if edge["blocker_id"] == owner_id else edge["blocker_id"]
-        async for edge in edges
-    }
 
 
 def _post_windows(sources: Sources) -> list[dict[str, Any]]:

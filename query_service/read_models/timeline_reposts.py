@@ -23,14 +23,14 @@ reads reposts of posts whose deletes are in other lanes, so it checks, after wri
 posts are still there (`timeline_entries.drop_entries_of_gone_posts`).
 """
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 from pymongo import DESCENDING, DeleteMany
 
 from query_service.projector.projection import Change, ProjectionContext
-from query_service.read_models.blocks import block_exists, block_of
+from query_service.read_models.blocks import block_exists, block_of, blocked_pairs
 from query_service.read_models.names import (
     BLOCK_EDGES,
     FOLLOW_EDGES,
@@ -45,6 +45,7 @@ from query_service.read_models.timeline_entries import (
     first_number_shown,
     is_large,
     large_among,
+    occurrence_id,
     schedule_trim,
     trim_due,
     window_audience,
@@ -89,53 +90,19 @@ async def deliver_repost(
     view = await context.collection(POST_VIEWS).find_one({"_id": post_id}, {"author_id": 1})
     if view is None or "author_id" not in view:  # deleted (or a rebuild's counter stub)
         return
-    author_id, created_at = str(view["author_id"]), repost["created_at"]
+    shown = {
+        "user_id": reposter_id,
+        "post_id": post_id,
+        "post_author_id": str(view["author_id"]),
+        "created_at": repost["created_at"],
+    }
     number = int(repost.get("reposter_seq", 0))
     large = await is_large(context, reposter_id)
-    audience = window_audience(context, reposter_id, number, large)
     bulk = Bulk(context)
+    audience = window_audience(context, reposter_id, number, large)
     async for chunk in _chunks(audience, context.settings.fanout_chunk):
-        for owner_id in await _unblocked(context, author_id, chunk):
-            entry = entry_upsert(owner_id, post_id, author_id, created_at, None, reposter_id)
-            await bulk.add(entry, entry=True)
-            key = f"{post_id}:{reposter_id}"
-            if trim_due(owner_id, key, context.settings.timeline_max_entries):
-                schedule_trim(context, owner_id)
+        await _write_reposts(context, bulk, chunk, [shown])
     await bulk.flush()
-
-
-async def _unblocked(context: ProjectionContext, author_id: str, owners: list[str]) -> list[str]:
-    """The owners a post of `author_id` may reach through a repost: not the author, and neither
-    blocking the other (one query)."""
-    others = [owner for owner in owners if owner != author_id]
-    if not others:
-        return []
-    blocked = await _blocked_pairs(context, others, [author_id])
-    return [owner for owner in others if (owner, author_id) not in blocked]
-
-
-async def _blocked_pairs(
-    context: ProjectionContext, owners: Iterable[str], authors: Iterable[str]
-) -> set[tuple[str, str]]:
-    """The (owner, author) pairs of which either blocks the other, in one query."""
-    owners, authors = sorted(set(owners)), sorted(set(authors))
-    if not owners or not authors:
-        return set()
-    edges = context.collection(BLOCK_EDGES).find(
-        {
-            "$or": [
-                {"blocker_id": {"$in": owners}, "blocked_id": {"$in": authors}},
-                {"blocker_id": {"$in": authors}, "blocked_id": {"$in": owners}},
-            ]
-        },
-        {"blocker_id": 1, "blocked_id": 1},
-    )
-    found: set[tuple[str, str]] = set()
-    owner_set = set(owners)
-    async for edge in edges:
-        blocker, blocked = edge["blocker_id"], edge["blocked_id"]
-        found.add((blocker, blocked) if blocker in owner_set else (blocked, blocker))
-    return found
 
 
 async def _chunks(items: AsyncIterator[str], size: int) -> AsyncIterator[list[str]]:
@@ -236,13 +203,14 @@ async def _write_reposts(
     context: ProjectionContext, bulk: Bulk, owners: list[str], reposts: list[dict[str, Any]]
 ) -> set[str]:
     """Add entries for `reposts` to each owner's timeline, but not of an owner's own posts or of
-    authors blocked either way (one query per chunk of owners). Returns the posts written."""
+    authors blocked either way (one query per chunk of owners), trimming on the deliveries
+    `trim_due` picks. Returns the posts written."""
     authors = {repost["post_author_id"] for repost in reposts}
     written: set[str] = set()
     size = max(1, context.settings.fanout_chunk // max(1, len(authors)))
     for start in range(0, len(owners), size):
         chunk = owners[start : start + size]
-        blocked = await _blocked_pairs(context, chunk, authors)
+        blocked = await blocked_pairs(context.collection(BLOCK_EDGES), chunk, authors)
         for owner_id in chunk:
             for repost in reposts:
                 author_id = repost["post_author_id"]
@@ -258,6 +226,9 @@ async def _write_reposts(
                 )
                 await bulk.add(entry, entry=True)
                 written.add(repost["post_id"])
+                key = occurrence_id(repost["post_id"], repost["user_id"])
+                if trim_due(owner_id, key, context.settings.timeline_max_entries):
+                    schedule_trim(context, owner_id)
     return written
 
 
@@ -277,7 +248,7 @@ async def apply_block(context: ProjectionContext, change: Change) -> None:
             ]
         )
         return
-    if await _blocked_pairs(context, [blocker_id], [blocked_id]):
+    if await blocked_pairs(context.collection(BLOCK_EDGES), [blocker_id], [blocked_id]):
         return  # blocked the other way still (BlocksProjection has applied this change)
     await restore_after_unblock(context, blocker_id, blocked_id)
     await restore_after_unblock(context, blocked_id, blocker_id)
