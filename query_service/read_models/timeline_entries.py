@@ -16,8 +16,7 @@ Entries are written in bulk (`Bulk`), and each timeline is trimmed to about its 
 """
 
 import zlib
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
@@ -144,14 +143,23 @@ async def window_audience(
         yield edge["follower_id"]
 
 
-@dataclass
-class WindowGroup:
-    """Followers whose windows start at the same number (an account crossing down backfills
-    them together), and how many posts they took so far."""
-
-    first: int
-    followers: list[str] = field(default_factory=list)
-    taken: int = 0
+async def newest_per_window(
+    documents: AsyncIterator[dict[str, Any]], number: str, firsts: Iterable[int], limit: int
+) -> AsyncIterator[tuple[dict[str, Any], list[int]]]:
+    """From one scan of an account's posts or reposts, newest first: each document with the
+    window starts (`firsts`) that take it, a window taking those numbered (`number`) at or
+    above its start until it has `limit`. The scan stops once every window is full, so an
+    account crossing down serves all its followers' windows at once."""
+    taken = dict.fromkeys(firsts, 0)
+    async for document in documents:
+        open_windows = [first for first, count in taken.items() if count < limit]
+        if not open_windows:
+            return
+        takers = [first for first in open_windows if int(document.get(number, 0)) >= first]
+        for first in takers:
+            taken[first] += 1
+        if takers:
+            yield document, takers
 
 
 # ---- heads -------------------------------------------------------------------------------------

@@ -40,11 +40,11 @@ from query_service.read_models.names import (
 )
 from query_service.read_models.timeline_entries import (
     Bulk,
-    WindowGroup,
     entry_upsert,
     first_number_shown,
     is_large,
     large_among,
+    newest_per_window,
     occurrence_id,
     schedule_trim,
     trim_due,
@@ -139,28 +139,25 @@ async def backfill_follow(
 
 
 async def backfill_groups(
-    context: ProjectionContext, bulk: Bulk, reposter_id: str, groups: dict[int, WindowGroup]
+    context: ProjectionContext, bulk: Bulk, reposter_id: str, groups: dict[int, list[str]]
 ) -> None:
     """An account crossing down: every follower takes the newest C of the account's reposts its
-    window admits, from one scan of them, newest first, shared by the followers whose windows
-    start at the same number (`groups`). Crossings run between batches, when no lane is under
+    window admits, from one scan of them shared by the followers whose windows start at the same
+    number (`groups`: start -> followers). Crossings run between batches, when no lane is under
     way, so no delete can come between the scan and the writes."""
-    limit = context.settings.timeline_max_entries
     wanted: dict[int, list[dict[str, Any]]] = {first: [] for first in groups}
     found = context.collection(POST_REACTIONS).find(
         {"user_id": reposter_id, "kind": "repost", "reposter_seq": {"$gte": min(groups)}},
         REPOST_FIELDS,
     )
-    async for repost in found.sort(REPOST_NEWEST_FIRST):
-        open_groups = [first for first in groups if len(wanted[first]) < limit]
-        if not open_groups:
-            break
-        for first in open_groups:
-            if int(repost.get("reposter_seq", 0)) >= first:
-                wanted[first].append(repost)
-    for first, group in groups.items():
+    limit = context.settings.timeline_max_entries
+    newest = newest_per_window(found.sort(REPOST_NEWEST_FIRST), "reposter_seq", groups, limit)
+    async for repost, firsts in newest:
+        for first in firsts:
+            wanted[first].append(repost)
+    for first, followers in groups.items():
         if wanted[first]:
-            await _write_reposts(context, bulk, group.followers, wanted[first])
+            await _write_reposts(context, bulk, followers, wanted[first])
 
 
 async def restore_after_unblock(context: ProjectionContext, owner_id: str, author_id: str) -> None:

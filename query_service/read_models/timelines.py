@@ -66,7 +66,6 @@ from query_service.read_models.timeline_entries import (
     INDEXES,
     TRIMS,
     Bulk,
-    WindowGroup,
     add_source,
     drop_entries_of_gone_posts,
     drop_idle_head,
@@ -76,6 +75,7 @@ from query_service.read_models.timeline_entries import (
     head_update,
     is_large,
     large_among,
+    newest_per_window,
     schedule_trim,
     trim,
     trim_due,
@@ -270,40 +270,31 @@ async def cross_down(context: ProjectionContext, account_id: str) -> None:
     its newest C reposts), then take the account out of their sources; the decision is written
     last.
 
-    One scan of the account's posts, newest first, serves every follower: a follower whose window
-    starts at `first` takes the posts numbered `first` or above until it has C of them. Followers
-    are grouped by where their window starts; the scan stops once every group is full. Reposts
-    are scanned the same way (`timeline_reposts.backfill_groups`)."""
+    One scan of the account's posts, newest first, serves every follower: followers are grouped
+    by where their window starts (`newest_per_window`); reposts are scanned the same way
+    (`timeline_reposts.backfill_groups`)."""
     limit = context.settings.timeline_max_entries
-    groups: dict[int, WindowGroup] = {}
+    groups: dict[int, list[str]] = {}
     async for follower_id, first in _followers(context, account_id):
-        groups.setdefault(first, WindowGroup(first)).followers.append(follower_id)
+        groups.setdefault(first, []).append(follower_id)
     bulk = Bulk(context, ordered=True)
     if groups:
-        lowest = min(groups)
         posts = context.collection(POST_VIEWS).find(
             {
                 "author_id": account_id,
-                "author_seq": {"$gte": lowest},
+                "author_seq": {"$gte": min(groups)},
                 "reply_to_author_id": {"$in": [None, account_id]},  # replies to others stay
             },
             {"created_at": 1, "author_seq": 1},
         )
-        async for post in posts.sort(NEWEST_FIRST):
-            open_groups = [g for g in groups.values() if g.taken < limit]
-            if not open_groups:
-                break
-            for group in open_groups:
-                if post["author_seq"] >= group.first:
-                    group.taken += 1
-                    for follower_id in group.followers:
-                        entry = entry_upsert(
-                            follower_id, post["_id"], account_id, post["created_at"], None
-                        )
-                        await bulk.add(entry, entry=True)
+        newest = newest_per_window(posts.sort(NEWEST_FIRST), "author_seq", groups, limit)
+        async for post, firsts in newest:
+            for follower_id in (follower for first in firsts for follower in groups[first]):
+                entry = entry_upsert(follower_id, post["_id"], account_id, post["created_at"], None)
+                await bulk.add(entry, entry=True)
         await timeline_reposts.backfill_groups(context, bulk, account_id, groups)
-        for group in groups.values():
-            for follower_id in group.followers:
+        for followers in groups.values():
+            for follower_id in followers:
                 await bulk.add(*drop_source(follower_id, account_id))
                 if trim_due(follower_id, account_id, limit):
                     schedule_trim(context, follower_id)
