@@ -30,6 +30,18 @@ async def repost(user: User, post_id: str, method: str = "PUT") -> None:
     assert response.status_code == 204, response.text
 
 
+async def reposted_to_carol(
+    stack: Stack, alice: User, bob: User, text: str
+) -> tuple[User, dict[str, Any]]:
+    """Carol follows Bob only; Alice posts `text` and Bob reposts it, projected."""
+    carol = await stack.sign_up("carol")
+    await carol.follow("bob")
+    original = await alice.post(text)
+    await repost(bob, original["id"])
+    await stack.settle()
+    return carol, original
+
+
 async def shown(user: User, **params: Any) -> list[tuple[str, str | None]]:
     """The reader's timeline as (post text, handle of who reposted it)."""
     page = await user.timeline(limit=100, **params)
@@ -152,11 +164,7 @@ async def test_your_own_post_is_not_repeated_by_reposts_of_it(stack: Stack, alic
 async def test_deleting_a_reposted_post_removes_it_from_every_timeline(
     stack: Stack, alice: User, bob: User
 ):
-    carol = await stack.sign_up("carol")
-    await carol.follow("bob")
-    original = await alice.post("soon gone")
-    await repost(bob, original["id"])
-    await stack.settle()
+    carol, original = await reposted_to_carol(stack, alice, bob, "soon gone")
     assert await shown(carol) == [("soon gone", "bob")]
 
     assert (await alice.delete(original["id"])).status_code == 204
@@ -168,11 +176,7 @@ async def test_deleting_a_reposted_post_removes_it_from_every_timeline(
 async def test_a_block_keeps_the_authors_posts_out_even_when_a_followee_reposts_them(
     stack: Stack, alice: User, bob: User
 ):
-    carol = await stack.sign_up("carol")
-    await carol.follow("bob")
-    original = await alice.post("from alice")
-    await repost(bob, original["id"])
-    await stack.settle()
+    carol, original = await reposted_to_carol(stack, alice, bob, "from alice")
 
     block = await carol.stack.command.put("/command/v1/users/alice/block", headers=carol.auth)
     assert block.status_code == 204
