@@ -240,8 +240,13 @@ async def test_beyond_the_cap_a_query_is_answered_at_once_and_says_stale(monkeyp
         ]
         await until(lambda: progress.waiting == 10)
 
-        # The gate is closed and the wait is 30 s: answered now, this query did not wait.
-        beyond = await stack.query.get("/query/v1/users/alice", headers={TOKEN: token})
+        # The gate is closed and the wait is 30 s: answered while nothing can move, this query
+        # did not wait (a waiting one would still be pending when `until` gives up).
+        asking = asyncio.create_task(
+            stack.query.get("/query/v1/users/alice", headers={TOKEN: token})
+        )
+        await until(asking.done)
+        beyond = asking.result()
 
         assert beyond.status_code == 200
         assert beyond.headers["X-Consistency"] == "stale"
