@@ -7,9 +7,9 @@ has applied everything up to that cluster time, or after a bounded wait, saying 
 
 Only a token this API issued may make a query wait: the cluster time is followed by an HMAC-SHA256
 of it (truncated to 128 bits) under `CONSISTENCY_SECRET`, which the command and query services
-share. A token made under `CONSISTENCY_PREVIOUS_SECRET` is accepted too, so the key can be rotated
-without refusing the tokens that are in flight: set the old key as the previous one, the new one
-as current, roll out, and drop the previous key once the rollout is done.
+share. A token made under `CONSISTENCY_PREVIOUS_SECRET` is accepted too (none is issued under it),
+so the key can be rotated while pods restart one by one without refusing a token: roll out the new
+key as the previous one, then the new key as current and the old as previous, then neither.
 """
 
 import base64
