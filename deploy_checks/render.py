@@ -25,6 +25,9 @@ JWT_EXAMPLE_LINES = (
     "# JWT signing secret, at least 32 characters (the placeholder is too short on purpose,\n"
     "# so the pods refuse to start until it is replaced): openssl rand -hex 32\n"
     "JWT_SECRET=change-me\n"
+    "# The key read-your-writes tokens are MAC'd with, at least 32 characters, the same rule:\n"
+    "# openssl rand -hex 32\n"
+    "CONSISTENCY_SECRET=change-me\n"
 )
 
 

@@ -20,5 +20,5 @@ def create_app(settings: Settings, connection: MongoConnection | None = None) ->
         connection=connection,
         reads_read_models=True,
     )
-    install_read_your_writes(app, settings.consistency_wait_ms / 1000)
+    install_read_your_writes(app, settings)
     return app

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # `make run` with MONGODB_URI set: command service, query service and projector as separate
 # processes on a real replica set, behind the gateway on 127.0.0.1:8080 (as the Ingress would be).
-# Ctrl-C stops all four. Needs JWT_SECRET (>= 32 characters), shared by the processes.
+# Ctrl-C stops all four. Needs JWT_SECRET and CONSISTENCY_SECRET (>= 32 characters each), shared
+# by the processes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${MONGODB_URI:?set MONGODB_URI to a replica set, e.g. mongodb://localhost:27017/?replicaSet=rs0}"
 : "${JWT_SECRET:?set JWT_SECRET (at least 32 characters) so all processes sign and verify alike}"
+: "${CONSISTENCY_SECRET:?set CONSISTENCY_SECRET (at least 32 characters): the command service MACs consistency tokens with it, the query service checks them}"
 PY=${PYTHON:-.venv/bin/python}
 
 pids=()

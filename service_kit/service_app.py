@@ -4,9 +4,11 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware import Middleware
 from tenacity import AsyncRetrying, wait_exponential
 
 from service_kit.consistency import STATE_HEADER, TOKEN_HEADER
@@ -110,6 +112,15 @@ def install_http_middleware(app: FastAPI, settings: Settings, docs_paths: frozen
             max_age=600,
         )
     app.add_middleware(SecurityHeaders, docs_paths=docs_paths)
+
+
+def add_service_middleware(app: FastAPI, middleware: Any, **options: Any) -> None:
+    """Add one service's own ASGI middleware inside the shared ones, next to the routes: its
+    responses get the security headers and the HEAD handling, and a body it sees is within the
+    limit. (`add_middleware` would put it outside all of them.)"""
+    if app.middleware_stack is not None:
+        raise RuntimeError("middleware must be added before the application starts")
+    app.user_middleware.append(Middleware(middleware, **options))
 
 
 async def _prepare_until_done(title: str, prepare: PrepareDatabase, database: Database) -> None:

@@ -68,8 +68,15 @@ class Settings(BaseSettings):
     command_url: str = "http://127.0.0.1:8081"
     query_url: str = "http://127.0.0.1:8082"
 
-    # Read-your-writes: how long a query carrying a write's token waits for the projector.
+    # Read-your-writes: how long a query carrying a write's token waits for the projector, and
+    # how many queries of one process may wait at once (beyond that they answer at once, `stale`).
     consistency_wait_ms: int = Field(default=2000, ge=0, le=30_000)
+    consistency_max_waiters: int = Field(default=256, ge=0, le=100_000)
+    # The key consistency tokens are MAC'd with (service_kit/consistency.py), shared by the command
+    # and query services; required with a real MongoDB. Tokens MAC'd with the previous key are
+    # still accepted, so the key can be rotated without refusing tokens in flight.
+    consistency_secret: SecretStr | None = None
+    consistency_previous_secret: SecretStr | None = None
 
     # Projector.
     projector_batch_size: int = Field(default=200, ge=1, le=MAX_PROJECTOR_BATCH_SIZE)
@@ -153,6 +160,23 @@ class Settings(BaseSettings):
             )
         if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value()) < 32:
             raise ValueError("JWT_SECRET must be at least 32 characters")
+        return self
+
+    @model_validator(mode="after")
+    def _consistency_secret_required_with_real_mongodb(self) -> "Settings":
+        if not self.embedded and self.consistency_secret is None:
+            raise ValueError(
+                "CONSISTENCY_SECRET must be set when MONGODB_URI is set: the command service "
+                "MACs consistency tokens with it and the query service checks them"
+            )
+        for name, secret in (
+            ("CONSISTENCY_SECRET", self.consistency_secret),
+            ("CONSISTENCY_PREVIOUS_SECRET", self.consistency_previous_secret),
+        ):
+            if secret is not None and len(secret.get_secret_value()) < 32:
+                raise ValueError(f"{name} must be at least 32 characters")
+        if self.consistency_previous_secret is not None and self.consistency_secret is None:
+            raise ValueError("CONSISTENCY_PREVIOUS_SECRET needs CONSISTENCY_SECRET")
         return self
 
     @field_validator(

@@ -43,6 +43,7 @@ def make_settings(**overrides: Any) -> Settings:
         "projector_poison_backoff_ms": 1,
         "read_model_mongodb_database": SPLIT_READ_MODELS,
         "jwt_secret": "test-secret-that-is-at-least-32-characters",
+        "consistency_secret": "test-consistency-secret-of-32-characters-or-more",
         "password_hash_time_cost": 1,
         "password_hash_memory_kib": 64,
         "password_hash_parallelism": 1,

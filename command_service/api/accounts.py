@@ -3,7 +3,6 @@
 from http import HTTPStatus
 
 from fastapi import APIRouter, Response
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from command_service.api.dependencies import (
@@ -51,7 +50,7 @@ async def register(
         created = UserCreated(
             id=str(user["_id"]), handle=user["handle"], display_name=user["display_name"]
         )
-        return HTTPStatus.CREATED, jsonable_encoder(created)
+        return HTTPStatus.CREATED, created.model_dump(mode="json")
 
     if idempotency_key is None:
         status, content = await create()

@@ -3,7 +3,6 @@
 from http import HTTPStatus
 
 from fastapi import APIRouter, Response
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from command_service.api.dependencies import CurrentWriter, IdempotencyKey, WriteDatabase
@@ -36,7 +35,7 @@ async def create_post(
             reply_to=str(post["reply_to"]) if post["reply_to"] else None,
             created_at=post["created_at"],
         )
-        return HTTPStatus.CREATED, jsonable_encoder(created)
+        return HTTPStatus.CREATED, created.model_dump(mode="json")
 
     if idempotency_key is None:
         status, content = await create()

@@ -1,8 +1,13 @@
 """One causally consistent session per command, so its response can carry the write's cluster time.
 
 `command_scope` opens the session around a request; write-model functions pass
-`**session_options()` to each driver write and call `wrote()` when something really changed (an
-idempotent repeat changes nothing, and there is nothing to wait for).
+`**session_options()` to each driver write and call `wrote()` right after a write that really
+changed something (an idempotent repeat changes nothing, and there is nothing to wait for).
+
+The token names the last write that changed something, not the session's latest operation: on a
+server, a write that changes nothing (a `delete_many` that matches nothing) reports the latest
+applied cluster time as its `operationTime`. That time may be later than every change the
+projector will ever see, so a query waiting for it would wait in vain and answer `stale`.
 """
 
 from collections.abc import AsyncIterator
@@ -19,13 +24,8 @@ from service_kit.mongo import Database
 @dataclass
 class CommandScope:
     session: Any  # pymongo's AsyncClientSession (or the embedded store's)
-    changed: bool = False
-
-    @property
-    def cluster_time(self) -> Timestamp | None:
-        """The cluster time of the command's latest write, if it changed anything."""
-        operation_time: Timestamp | None = self.session.operation_time
-        return operation_time if self.changed else None
+    # The cluster time of the command's latest write that changed something.
+    cluster_time: Timestamp | None = None
 
 
 _scope: ContextVar[CommandScope | None] = ContextVar("command_scope", default=None)
@@ -48,6 +48,8 @@ def session_options() -> dict[str, Any]:
 
 
 def wrote() -> None:
+    """Call right after a write through `session_options()` that changed something: the session's
+    operation time is then that write's cluster time."""
     scope = _scope.get()
     if scope is not None:
-        scope.changed = True
+        scope.cluster_time = scope.session.operation_time

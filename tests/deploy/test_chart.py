@@ -335,3 +335,25 @@ def test_the_hardening_settings_follow_the_command_pods_memory_and_the_edge() ->
     )
     policy = find(helm_template(), "NetworkPolicy", "microblog-projector")
     assert "ingress" not in policy["spec"]  # only the kubelet, unless a scraper is named
+
+
+def test_the_chart_secret_holds_a_consistency_key_and_a_previous_one_while_rotating() -> None:
+    generated = find(helm_template(), "Secret", "microblog")["data"]
+    assert len(base64.b64decode(generated["CONSISTENCY_SECRET"])) >= 32
+    assert "CONSISTENCY_PREVIOUS_SECRET" not in generated
+
+    new, old = "n" * 40, "o" * 40
+    rotating = helm_template(
+        "--set",
+        f"secret.consistencySecret={new}",
+        "--set",
+        f"secret.consistencyPreviousSecret={old}",
+    )
+    data = find(rotating, "Secret", "microblog")["data"]
+    assert base64.b64decode(data["CONSISTENCY_SECRET"]).decode() == new
+    assert base64.b64decode(data["CONSISTENCY_PREVIOUS_SECRET"]).decode() == old
+    # A rotation restarts the pods: the checksum covers both keys.
+    before = pod_annotations(helm_template(), "microblog-query")["checksum/secret"]
+    assert pod_annotations(rotating, "microblog-query")["checksum/secret"] != before
+    refused = helm_template_error("--set", f"secret.consistencyPreviousSecret={old}")
+    assert "consistencyPreviousSecret needs secret.consistencySecret" in refused

@@ -242,6 +242,12 @@ identity of a Lease holder.
 {{- if and .Values.secret.jwtSecret (lt (len .Values.secret.jwtSecret) 32) -}}
 {{- fail "secret.jwtSecret must be at least 32 characters" -}}
 {{- end -}}
+{{- if and .Values.secret.consistencySecret (lt (len .Values.secret.consistencySecret) 32) -}}
+{{- fail "secret.consistencySecret must be at least 32 characters" -}}
+{{- end -}}
+{{- if and .Values.secret.consistencyPreviousSecret (not .Values.secret.consistencySecret) -}}
+{{- fail "secret.consistencyPreviousSecret needs secret.consistencySecret: set the new key as current and the old one as previous" -}}
+{{- end -}}
 {{- if and .Values.ingress.tls.enabled (not .Values.ingress.host) -}}
 {{- fail "ingress.tls.enabled needs ingress.host: a certificate is issued for a name" -}}
 {{- end -}}
