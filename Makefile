@@ -32,6 +32,11 @@ run: install ## start the whole stack on 127.0.0.1:8080 (embedded store unless M
 seed: install ## fill a running stack with a demo graph (POSTS=1000 USERS=POSTS/10 SEED=1; BASE_URL, or MONGODB_URI)
 	$(RUN) python -m benchmarks.seed $(if $(POSTS),--posts $(POSTS)) $(if $(USERS),--users $(USERS)) $(if $(SEED),--seed $(SEED))
 
+BENCH_SIZES ?= 1000,10000,100000
+bench: install ## issue 18's figures at BENCH_SIZES posts into docs/performance.md, within 10 min (BENCH_ARGS; needs wrk, installed with apt-get if missing)
+	@command -v wrk >/dev/null || apt-get install -y wrk || sudo apt-get install -y wrk
+	$(RUN) python -m benchmarks.bench --sizes $(BENCH_SIZES) $(BENCH_ARGS)
+
 test: install ## lint, type-check and run the test suite
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .

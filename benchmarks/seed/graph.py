@@ -253,6 +253,12 @@ def _users(rng: random.Random, count: int) -> list[SeedUser]:
     return users
 
 
+def seed_users(count: int, seed: int) -> list[SeedUser]:
+    """The users `generate` plans for this count and seed (they are drawn first), without the
+    rest: enough to sign in as a seeded graph's accounts."""
+    return _users(random.Random(seed), count)  # noqa: S311 (see generate)
+
+
 def _follows(rng: random.Random, sizes: Sizes, popularity: _Weighted) -> list[Follow]:
     users = sizes.users
     # Lognormal out-degree with the asked mean: mean = exp(mu + sigma^2 / 2).
