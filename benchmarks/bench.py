@@ -32,6 +32,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -487,6 +488,9 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--note", default="", help="printed above the figures (e.g. provisional)")
     parser.add_argument("--docs", default=str(ROOT / "docs" / "performance.md"))
     parser.add_argument("--no-companions", action="store_true")
+    parser.add_argument(
+        "--from-json", help="measure nothing: write the docs section of a saved results file"
+    )
     arguments = parser.parse_args(argv)
     arguments.size_list = [int(s) for s in arguments.sizes.split(",") if s.strip()]
     if not arguments.size_list or not all(0 < s <= 10_000_000 for s in arguments.size_list):
@@ -500,6 +504,10 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     options = parse_arguments(argv)
+    if options.from_json:
+        saved = json.loads(Path(options.from_json).read_text())
+        write_docs(Path(options.docs), saved["label"], render(saved))
+        return
     started = time.monotonic()
     deadline = started + options.budget
     results: dict[str, Any] = {
@@ -508,7 +516,9 @@ def main(argv: list[str] | None = None) -> None:
         "machine": machine(),
         "options": {k: v for k, v in vars(options).items() if k != "size_list"},
         "commands": [
-            "python -m benchmarks.bench " + " ".join(sys.argv[1:] if argv is None else argv),
+            shlex.join(
+                ["python", "-m", "benchmarks.bench", *(sys.argv[1:] if argv is None else argv)]
+            ),
         ],
         "sizes": [],
     }
