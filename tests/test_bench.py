@@ -7,6 +7,7 @@ what it compares against and what it writes are what it says.
 import base64
 import copy
 import json
+import time
 
 import httpx
 
@@ -158,3 +159,20 @@ def test_the_docs_section_is_replaced_in_place_and_the_rest_is_kept(tmp_path):
     assert "first" not in text
     assert text.count("<!-- make bench: before -->") == 1
     assert text.index("third") < text.index("second"), "a section stays where it was"
+
+
+def test_companions_run_when_present_and_are_named_absent_otherwise(tmp_path, monkeypatch):
+    (tmp_path / "extra").mkdir()
+    (tmp_path / "extra" / "__init__.py").write_text("")
+    (tmp_path / "extra" / "companion.py").write_text(
+        "import json, sys\nprint(json.dumps({'changes_per_second': 1234, 'args': sys.argv[1:]}))\n"
+    )
+    monkeypatch.setattr(bench, "ROOT", tmp_path)
+    monkeypatch.setattr(
+        bench, "COMPANIONS", (("extra.companion", ("--quick",)), ("extra.missing", ()))
+    )
+    present, absent = bench.run_companions(deadline=time.monotonic() + 60)
+    assert present["status"] == "ok"
+    assert present["command"] == "python -m extra.companion --quick"
+    assert present["result"] == {"changes_per_second": 1234, "args": ["--quick"]}
+    assert absent == {"path": "extra/missing.py", "status": "absent"}
