@@ -6,8 +6,10 @@ demo limits) and through the write model, and every count the read models show m
 plan's.
 """
 
+import os
 import re
 import statistics
+import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -261,3 +263,27 @@ async def test_seeding_twice_into_one_stack_stops_at_the_first_taken_handle():
         with pytest.raises(ExceptionGroup) as raised:
             await apply_plan(plan, target)
     assert "is taken" in str(raised.value.exceptions[0])
+
+
+def make_run_command(**env: str) -> str:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("RATE_LIMIT_")}
+    environment.pop("MONGODB_URI", None)
+    dry_run = subprocess.run(
+        ["make", "--no-print-directory", "-n", "run"],  # noqa: S607
+        cwd=ROOT,
+        env=environment | env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dry_run.stdout.splitlines()[-1]
+
+
+def test_make_run_starts_the_embedded_stack_with_the_demo_limits_unless_they_are_set():
+    limits = make_run_demo_limits()
+    command = make_run_command()
+    for name, value in limits.items():
+        assert f"{name.upper()}={value}" in command
+    preset = make_run_command(RATE_LIMIT_SIGN_UP_PER_IP="5/hour")
+    assert "RATE_LIMIT_SIGN_UP_PER_IP=" not in preset, "a value in the environment wins"
+    assert "RATE_LIMIT_WRITES_PER_USER=" in preset
