@@ -176,3 +176,10 @@ def test_companions_run_when_present_and_are_named_absent_otherwise(tmp_path, mo
     assert present["command"] == "python -m extra.companion --quick"
     assert present["result"] == {"changes_per_second": 1234, "args": ["--quick"]}
     assert absent == {"path": "extra/missing.py", "status": "absent"}
+
+
+def test_the_benchmarked_stack_has_make_runs_demo_limits():
+    from tests.test_seed import make_run_demo_limits
+
+    limits = {name.upper(): value for name, value in make_run_demo_limits().items()}
+    assert limits.items() <= bench.STACK_ENV.items()
