@@ -8,8 +8,13 @@ TOOLS := .tools
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/$(TOOLS)/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 RUN := $(UV) run --frozen --extra embedded
+# `make run` on the embedded store is a local demo: these relaxed limits let `make seed` fill it
+# through the API. A value already in the environment wins; the settings' and the chart's
+# defaults stay the production ones.
+DEMO_LIMITS := RATE_LIMIT_SIGN_UP_PER_IP=100000/hour RATE_LIMIT_SIGN_IN_PER_IP=100000/hour RATE_LIMIT_WRITES_PER_USER=100000/hour
+demo_env = $(foreach pair,$(DEMO_LIMITS),$(if $($(firstword $(subst =, ,$(pair)))),,$(pair)))
 
-.PHONY: help install run run-separate test test-mongodb crash-harness lint typecheck format smoke postman contract images manifests k8s-check clean
+.PHONY: help install run run-separate seed bench test test-mongodb crash-harness lint typecheck format smoke postman contract images manifests k8s-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -22,7 +27,15 @@ install: $(if $(shell command -v uv 2>/dev/null),,$(TOOLS)/bin/uv) ## create the
 	$(UV) sync --frozen --extra embedded
 
 run: install ## start the whole stack on 127.0.0.1:8080 (embedded store unless MONGODB_URI is set)
-	@if [ -n "$$MONGODB_URI" ]; then exec scripts/run-separate.sh; else exec $(RUN) python -m gateway; fi
+	@if [ -n "$$MONGODB_URI" ]; then exec scripts/run-separate.sh; else exec env $(demo_env) $(RUN) python -m gateway; fi
+
+seed: install ## fill a running stack with a demo graph (POSTS=1000 USERS=POSTS/10 SEED=1; BASE_URL, or MONGODB_URI)
+	$(RUN) python -m benchmarks.seed $(if $(POSTS),--posts $(POSTS)) $(if $(USERS),--users $(USERS)) $(if $(SEED),--seed $(SEED))
+
+BENCH_SIZES ?= 1000,10000,100000
+bench: install ## issue 18's figures at BENCH_SIZES posts into docs/performance.md, within 10 min (BENCH_ARGS; needs wrk, installed with apt-get if missing)
+	@command -v wrk >/dev/null || apt-get install -y wrk || sudo apt-get install -y wrk
+	$(RUN) python -m benchmarks.bench --sizes $(BENCH_SIZES) $(BENCH_ARGS)
 
 test: install ## lint, type-check and run the test suite
 	$(RUN) ruff check .
