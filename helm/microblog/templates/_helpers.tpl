@@ -165,6 +165,23 @@ name means the same from every pod whatever its DNS search path.
 {{- join "," $hosts -}}
 {{- end -}}
 
+{{/*
+Databases of the bundled replica set the processes use, comma-separated: the
+write model's (command service, projector's change stream) and, when
+config.readModelDatabase names another one and readModels.uri does not move
+the read models to another replica set, the read models' (query service,
+projector). The app user gets readWrite on exactly these.
+*/}}
+{{- define "microblog.mongodb.appDatabases" -}}
+{{- $dbs := list .Values.config.mongodbDatabase -}}
+{{- with .Values.config.readModelDatabase -}}
+{{- if not $.Values.readModels.uri -}}
+{{- $dbs = append $dbs . -}}
+{{- end -}}
+{{- end -}}
+{{- $dbs | uniq | join "," -}}
+{{- end -}}
+
 {{- define "microblog.mongodb.secretName" -}}
 {{- default (printf "%s-mongodb" (include "microblog.fullname" .)) .Values.mongodb.auth.existingSecret -}}
 {{- end -}}
