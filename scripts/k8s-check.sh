@@ -44,7 +44,7 @@ UV=$(command -v uv || echo "$BIN/uv")
 PY=("$UV" run --quiet --frozen --extra embedded python -m)
 SHELL_SCRIPTS=(scripts/install-k8s-tools.sh scripts/render-manifests.sh scripts/k8s-check.sh
   scripts/minikube-up.sh scripts/minikube-down.sh scripts/build-images.sh
-  scripts/mongodb-test-replica-set.sh scripts/schemathesis.sh)
+  scripts/mongodb-test-replica-set.sh scripts/schemathesis.sh scripts/smoke.sh)
 
 WORK=$(mktemp -d)
 # KEEP_WORK=1 keeps the renders and logs for a closer look.

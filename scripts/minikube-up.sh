@@ -141,5 +141,6 @@ echo "  scripts/minikube-down.sh              # remove it again"
 echo
 
 if [ "${SKIP_SMOKE:-}" != 1 ]; then
-  scripts/smoke.sh "$URL"
+  # The cluster is this script's own: it may keep the smoke test's accounts.
+  scripts/smoke.sh --allow-remote "$URL"
 fi

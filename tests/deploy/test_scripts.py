@@ -13,7 +13,7 @@ from tests.deploy.chart import ROOT
 # Real tools the scripts may use; everything else on PATH is a stub or absent.
 SYSTEM_TOOLS = [
     *("bash", "sh", "env", "sed", "grep", "cat", "find", "sort", "cut", "seq"),
-    *("dirname", "mktemp", "rm", "head", "tr", "wc", "sleep", "basename"),
+    *("dirname", "mktemp", "rm", "head", "tr", "wc", "sleep", "basename", "date"),
 ]
 STUB = """#!/bin/sh
 echo "{name} $*" >>"$FAKE_LOG"
@@ -154,3 +154,32 @@ def test_a_release_build_pins_the_base_image_by_digest(tmp_path: Path) -> None:
     assert base
     pinned = [line for line in machine.commands() if line.endswith("AS python-base")]
     assert pinned == [f"FROM {base.group(1)}@{digest} AS python-base"] * 2
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    ["https://microblog.example.com", "http://192.168.49.2", "http://127.0.0.1.example.com"],
+)
+def test_smoke_refuses_a_stack_that_is_not_this_machine_unless_told(
+    machine: FakeMachine, base_url: str
+) -> None:
+    refused = machine.run("scripts/smoke.sh", base_url)
+
+    assert refused.returncode == 2
+    assert "--allow-remote" in refused.stderr
+    assert not [c for c in machine.commands() if c.startswith("curl")]
+
+    allowed = machine.run("scripts/smoke.sh", "--allow-remote", base_url)
+    (first, *_) = [c for c in machine.commands() if c.startswith("curl")]
+    assert f"{base_url}/command/v1/users" in first
+    assert "refusing" not in allowed.stderr
+
+
+@pytest.mark.parametrize(
+    "base_url", ["http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:8080"]
+)
+def test_smoke_runs_against_this_machine_as_it_is(machine: FakeMachine, base_url: str) -> None:
+    machine.run("scripts/smoke.sh", base_url)
+
+    (first, *_) = [c for c in machine.commands() if c.startswith("curl")]
+    assert f"{base_url}/command/v1/users" in first
