@@ -27,7 +27,13 @@ STUB_BODIES = {
 esac""",
     "helm": 'case "$1" in version) echo v3.16.2 ;; esac',
     "kubectl": 'case "$*" in *calico-node*) echo pod/calico-node-abcde ;; esac',
-    "curl": "printf application/json",
+    # An answer from the application; with FAKE_CURL_NEEDS_TUNNEL=1 only once a tunnel was started.
+    "curl": """if [ "${FAKE_CURL_NEEDS_TUNNEL:-}" = 1 ] && ! grep -q ' tunnel$' "$FAKE_LOG"; then
+  printf text/html
+else
+  printf application/json
+fi""",
+    "uname": 'echo "${FAKE_UNAME:-Linux}"',
     "podman": 'for a; do [ -n "$file" ] && { cat "$a" >>"$FAKE_LOG"; file=; }; [ "$a" = -f ] && file=1; done; :',
     "docker": ":",
     "npm": "exit 97",
@@ -70,7 +76,7 @@ class FakeMachine:
 
 @pytest.fixture
 def machine(tmp_path: Path) -> FakeMachine:
-    return FakeMachine(tmp_path, ["minikube", "helm", "kubectl", "curl", "npm", "python3"])
+    return FakeMachine(tmp_path, ["minikube", "helm", "kubectl", "curl", "npm", "python3", "uname"])
 
 
 def test_minikube_up_uses_the_users_tools_calico_and_images_built_in_minikube(
@@ -94,6 +100,67 @@ def test_minikube_up_uses_the_users_tools_calico_and_images_built_in_minikube(
     (install,) = [c for c in log if c.startswith("helm upgrade --install")]
     assert f"image.tag={tag}" in install
     assert "values-minikube.yaml" in install
+
+
+def minikube_profile(machine: FakeMachine, driver: str) -> None:
+    """What `minikube start --driver=DRIVER` records about the profile."""
+    profile = machine.bin.parent / ".minikube" / "profiles" / "minikube"
+    profile.mkdir(parents=True)
+    (profile / "config.json").write_text(
+        f'{{\n    "Name": "minikube",\n    "Driver": "{driver}",\n}}\n'
+    )
+
+
+def probes(machine: FakeMachine) -> set[str]:
+    return {c.split()[-1] for c in machine.commands() if c.startswith("curl")}
+
+
+@pytest.mark.parametrize(("os", "driver"), [("Darwin", "docker"), ("MINGW64_NT-10.0", "podman")])
+def test_minikube_up_reaches_a_container_node_on_macos_and_windows_through_a_tunnel(
+    machine: FakeMachine, os: str, driver: str
+) -> None:
+    minikube_profile(machine, driver)
+
+    result = machine.run(
+        "scripts/minikube-up.sh", SKIP_SMOKE="1", FAKE_UNAME=os, FAKE_CURL_NEEDS_TUNNEL="1"
+    )
+
+    assert result.returncode == 0, result.stderr
+    log = machine.commands()
+    assert "minikube -p minikube tunnel" in log
+    assert "minikube -p minikube ip" not in log
+    assert probes(machine) == {"http://127.0.0.1/query/v1/users/route_probe"}
+    assert "microblog is up: http://127.0.0.1" in result.stdout
+
+
+@pytest.mark.parametrize(("os", "driver"), [("Linux", "docker"), ("Darwin", "qemu2")])
+def test_minikube_up_uses_the_node_address_where_this_machine_reaches_it(
+    machine: FakeMachine, os: str, driver: str
+) -> None:
+    minikube_profile(machine, driver)
+
+    result = machine.run("scripts/minikube-up.sh", SKIP_SMOKE="1", FAKE_UNAME=os)
+
+    assert result.returncode == 0, result.stderr
+    assert "minikube -p minikube tunnel" not in machine.commands()
+    assert probes(machine) == {"http://192.0.2.10/query/v1/users/route_probe"}
+
+
+def test_minikube_up_takes_a_base_url_override(machine: FakeMachine) -> None:
+    minikube_profile(machine, "docker")
+
+    result = machine.run(
+        "scripts/minikube-up.sh",
+        SKIP_SMOKE="1",
+        FAKE_UNAME="Darwin",
+        BASE_URL="http://127.0.0.1:18080/",
+    )
+
+    assert result.returncode == 0, result.stderr
+    log = machine.commands()
+    assert "minikube -p minikube tunnel" not in log
+    assert "minikube -p minikube ip" not in log
+    assert probes(machine) == {"http://127.0.0.1:18080/query/v1/users/route_probe"}
 
 
 def test_minikube_up_tells_what_to_install_when_helm_is_missing(machine: FakeMachine) -> None:
