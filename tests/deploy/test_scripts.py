@@ -34,8 +34,17 @@ else
   printf application/json
 fi""",
     "uname": 'echo "${FAKE_UNAME:-Linux}"',
-    "podman": 'for a; do [ -n "$file" ] && { cat "$a" >>"$FAKE_LOG"; file=; }; [ "$a" = -f ] && file=1; done; :',
-    "docker": ":",
+    # Logs the Dockerfile it is given; a push writes the image index's digest where it is asked to.
+    "podman": """for a; do
+  [ -n "$file" ] && { cat "$a" >>"$FAKE_LOG"; file=; }
+  [ -n "$digestfile" ] && { echo "sha256:$(printf %064d 1)" >"$a"; digestfile=; }
+  [ "$a" = -f ] && file=1
+  [ "$a" = --digestfile ] && digestfile=1
+done; :""",
+    "docker": """for a; do
+  [ -n "$meta" ] && { printf '{"containerimage.digest": "sha256:%064d"}' 2 >"$a"; meta=; }
+  [ "$a" = --metadata-file ] && meta=1
+done; :""",
     "npm": "exit 97",
     "python3": "exit 97",
 }
@@ -215,7 +224,9 @@ def test_a_release_build_pins_the_base_image_by_digest(tmp_path: Path) -> None:
     assert "BASE_IMAGE_DIGEST" in refused.stderr
 
     digest = "sha256:" + "ab" * 32
-    result = machine.run("scripts/build-images.sh", "--release", BASE_IMAGE_DIGEST=digest)
+    result = machine.run(
+        "scripts/build-images.sh", "--release", BASE_IMAGE_DIGEST=digest, IMAGE_REGISTRY="r.example"
+    )
     assert result.returncode == 0, result.stderr
     base = re.search(r"^FROM (\S+) AS python-base$", (ROOT / "Dockerfile").read_text(), re.M)
     assert base
@@ -250,3 +261,66 @@ def test_smoke_runs_against_this_machine_as_it_is(machine: FakeMachine, base_url
 
     (first, *_) = [c for c in machine.commands() if c.startswith("curl")]
     assert f"{base_url}/command/v1/users" in first
+
+
+RELEASE = {
+    "BASE_IMAGE_DIGEST": "sha256:" + "ab" * 32,
+    "IMAGE_REGISTRY": "r.example/team/",
+    "IMAGE_TAG": "1.2.3",
+}
+
+
+def test_a_release_is_one_multi_arch_index_per_image_pushed_with_buildx(tmp_path: Path) -> None:
+    machine = FakeMachine(tmp_path, ["docker"])
+
+    result = machine.run("scripts/build-images.sh", "--release", **RELEASE)
+
+    assert result.returncode == 0, result.stderr
+    builds = [c for c in machine.commands() if c.startswith("docker buildx build")]
+    assert len(builds) == 2
+    for build, target in zip(builds, ("command", "query"), strict=True):
+        assert "--platform linux/amd64,linux/arm64" in build
+        assert f"--target {target} -t r.example/team/microblog-{target}:1.2.3" in build
+        assert "--push" in build
+    # The digests of the indexes, for the chart's image.*.digest, and nothing else on stdout.
+    assert result.stdout.split() == [
+        "COMMAND_DIGEST=sha256:" + "0" * 63 + "2",
+        "QUERY_DIGEST=sha256:" + "0" * 63 + "2",
+    ]
+
+
+def test_a_podman_release_builds_a_manifest_list_and_pushes_all_of_it(tmp_path: Path) -> None:
+    machine = FakeMachine(tmp_path, ["podman"])
+
+    result = machine.run("scripts/build-images.sh", "--release", PLATFORMS="linux/amd64", **RELEASE)
+
+    assert result.returncode == 0, result.stderr
+    log = machine.commands()
+    (build,) = [c for c in log if c.startswith("podman build") and "--target query" in c]
+    assert "--platform linux/amd64" in build
+    assert "--manifest r.example/team/microblog-query:1.2.3" in build
+    (push,) = [c for c in log if c.startswith("podman manifest push") and "query" in c]
+    assert "--all" in push
+    assert push.endswith("docker://r.example/team/microblog-query:1.2.3")
+    assert "QUERY_DIGEST=sha256:" + "0" * 63 + "1" in result.stdout.split()
+
+
+def test_a_release_needs_a_registry_and_a_local_build_one_platform(tmp_path: Path) -> None:
+    machine = FakeMachine(tmp_path, ["docker"])
+
+    unregistered = machine.run(
+        "scripts/build-images.sh", "--release", BASE_IMAGE_DIGEST=RELEASE["BASE_IMAGE_DIGEST"]
+    )
+    assert unregistered.returncode != 0
+    assert "IMAGE_REGISTRY" in unregistered.stderr
+    two = machine.run("scripts/build-images.sh", PLATFORMS="linux/amd64,linux/arm64")
+    assert two.returncode != 0
+    assert "--release" in two.stderr
+    assert not [c for c in machine.commands() if " build " in f" {c} "]
+
+    # An x86 image from an Apple-silicon Mac.
+    one = machine.run("scripts/build-images.sh", PLATFORMS="linux/amd64")
+    assert one.returncode == 0, one.stderr
+    builds = [c for c in machine.commands() if c.startswith("docker build")]
+    assert len(builds) == 2
+    assert all("--platform linux/amd64" in c for c in builds)
