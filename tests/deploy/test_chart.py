@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import pytest
 from starlette.requests import HTTPConnection
 
 from service_kit.client_ip import client_ip
@@ -138,6 +139,45 @@ def as_unprivileged_user(command: list[str], *owned: Path) -> list[str]:
     return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
 
 
+STRONG_PASSWORD = "0123456789abcdef0123456789abcdef"  # what `openssl rand -hex 16` gives
+
+
+@pytest.mark.parametrize(
+    ("root_password", "keyfile", "refused"),
+    [
+        ("change-me", "a2V5ZmlsZQ" * 10, "root-password must be letters and digits"),
+        ("REPLACEWITHRANDOMHEX1", "a2V5ZmlsZQ" * 10, "root-password is shorter than 24"),
+        (STRONG_PASSWORD, "change-me", "keyfile must be base64 characters"),
+        (STRONG_PASSWORD, "a2V5ZmlsZQ==", "keyfile must be 64 to 1024 characters"),
+    ],
+)
+def test_mongodb_never_starts_with_a_placeholder_or_short_credential(
+    root_password: str, keyfile: str, refused: str
+) -> None:
+    init = container(find(helm_template(), "StatefulSet", "microblog-mongodb"), "keyfile")
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp_path = Path(scratch)
+        (tmp_path / "secret").mkdir()
+        (tmp_path / "keyfile").mkdir()
+        (tmp_path / "secret" / "root-password").write_text(root_password + "\n")
+        (tmp_path / "secret" / "keyfile").write_text(keyfile + "\n")
+        script = init["command"][-1].replace("/etc/mongodb", str(tmp_path))
+        result = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False)  # noqa: S603, S607 (the chart's own command)
+        assert result.returncode != 0
+        assert refused in result.stderr
+        assert not (tmp_path / "keyfile" / "keyfile").exists()
+
+
+def test_the_minikube_overlays_example_credentials_are_the_refused_placeholders() -> None:
+    example = (ROOT / "k8s" / "overlays" / "minikube" / "mongodb.env.example").read_text()
+    values = dict(line.split("=", 1) for line in example.splitlines() if not line.startswith("#"))
+    assert values == {
+        "root-password": "change-me",
+        "app-password": "change-me",
+        "keyfile": "change-me",
+    }
+
+
 def test_the_keyfile_init_container_can_run_twice_on_the_same_memory_volume() -> None:
     keyfile = container(find(helm_template(), "StatefulSet", "microblog-mongodb"), "keyfile")
     # Not pytest's tmp_path: its parents are private to the user who runs the tests.
@@ -150,7 +190,8 @@ def run_keyfile_container_twice(command: str, tmp_path: Path) -> None:
     (tmp_path / "secret").mkdir()
     (tmp_path / "keyfile").mkdir()
     tmp_path.chmod(0o755)
-    for content in ("first", "second"):
+    (tmp_path / "secret" / "root-password").write_text(STRONG_PASSWORD)
+    for content in ("first" * 20, "second" * 20):
         (tmp_path / "secret" / "keyfile").write_text(content)
         command = as_unprivileged_user(
             ["sh", "-c", script], tmp_path / "keyfile", tmp_path / "secret" / "keyfile"

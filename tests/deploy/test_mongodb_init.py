@@ -21,21 +21,27 @@ def fqdn(i: int) -> str:
     return f"microblog-mongodb-{i}.{DOMAIN}:27017"
 
 
-def reconcile(tmp_path: Path, state: dict[str, Any], *chart_args: str) -> dict[str, Any]:
+def run_reconciler(
+    tmp_path: Path, state: dict[str, Any], *chart_args: str, app_password: str = "a" * 32
+) -> subprocess.CompletedProcess[str]:
     node = shutil.which("node")
     assert node, "Node.js is needed (it also runs the Postman collection)"
     secrets = tmp_path / "secret"
     secrets.mkdir(exist_ok=True)
-    (secrets / "root-password").write_text("root0\n")
-    (secrets / "app-password").write_text("app0\n")
+    (secrets / "root-password").write_text("r" * 32 + "\n")
+    (secrets / "app-password").write_text(app_password + "\n")
     (tmp_path / "state.json").write_text(json.dumps(state))
     reconciler = find(helm_template(*chart_args), "Deployment", "microblog-mongodb-init")
-    completed = subprocess.run(  # noqa: S603 (our own script and fake)
+    return subprocess.run(  # noqa: S603 (our own script and fake)
         [node, FAKE, SCRIPT, tmp_path / "state.json"],
         env={**env(container(reconciler, "init")), "MONGODB_SECRET_DIR": str(secrets)},
         capture_output=True,
         text=True,
     )
+
+
+def reconcile(tmp_path: Path, state: dict[str, Any], *chart_args: str) -> dict[str, Any]:
+    completed = run_reconciler(tmp_path, state, *chart_args)
     assert completed.returncode == 0, completed.stderr
     result: dict[str, Any] = json.loads(completed.stdout)
     return result
@@ -122,3 +128,16 @@ def test_read_models_on_another_replica_set_get_no_role_on_the_bundled_one(tmp_p
     state = reconcile(tmp_path, {"initiated": False, "users": {}}, *elsewhere)
 
     assert state["users"]["microblog"] == {"roles": [{"role": "readWrite", "db": "microblog"}]}
+
+
+@pytest.mark.parametrize("app_password", ["change-me", "REPLACEWITHRANDOMHEX2", "short0"])
+def test_a_placeholder_or_short_app_password_creates_no_user(
+    tmp_path: Path, app_password: str
+) -> None:
+    state = {"initiated": False, "users": {}}
+
+    completed = run_reconciler(tmp_path, state, app_password=app_password)
+
+    assert completed.returncode != 0
+    assert "app-password must be at least 24 letters and digits" in completed.stderr
+    assert "replSetInitiate" not in completed.stdout

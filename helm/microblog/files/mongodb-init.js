@@ -23,6 +23,13 @@ const rootUser = env.MONGODB_ROOT_USER;
 const rootPassword = secret("root-password");
 const appUser = env.MONGODB_APP_USER;
 const appPassword = secret("app-password");
+// The app password goes into a URI and guards every document: an example
+// placeholder or anything short is refused (the chart generates 32 characters).
+if (!/^[A-Za-z0-9]{24,}$/.test(appPassword)) {
+  throw new Error(
+    "app-password must be at least 24 letters and digits (generate it: openssl rand -hex 24)",
+  );
+}
 // The write model's database first, then the read models' if it is another one.
 const databases = [...new Set(env.MONGODB_DATABASES.split(",").filter(Boolean))];
 const NOT_YET_INITIALIZED = 94;
