@@ -149,6 +149,7 @@ STRONG_PASSWORD = "0123456789abcdef0123456789abcdef"  # what `openssl rand -hex 
         ("REPLACEWITHRANDOMHEX1", "a2V5ZmlsZQ" * 10, "root-password is shorter than 24"),
         (STRONG_PASSWORD, "change-me", "keyfile must be base64 characters"),
         (STRONG_PASSWORD, "a2V5ZmlsZQ==", "keyfile must be 64 to 1024 characters"),
+        (STRONG_PASSWORD, "a2V5ZmlsZQ" * 103, "keyfile must be 64 to 1024 characters"),
     ],
 )
 def test_mongodb_never_starts_with_a_placeholder_or_short_credential(
@@ -191,7 +192,8 @@ def run_keyfile_container_twice(command: str, tmp_path: Path) -> None:
     (tmp_path / "keyfile").mkdir()
     tmp_path.chmod(0o755)
     (tmp_path / "secret" / "root-password").write_text(STRONG_PASSWORD)
-    for content in ("first" * 20, "second" * 20):
+    # The second as openssl writes base64: wrapped lines, which mongod reads as one key.
+    for content in ("first" * 20, "c2Vjb25k" * 8 + "\n" + "c2Vjb25k" * 8 + "\n"):
         (tmp_path / "secret" / "keyfile").write_text(content)
         command = as_unprivileged_user(
             ["sh", "-c", script], tmp_path / "keyfile", tmp_path / "secret" / "keyfile"
