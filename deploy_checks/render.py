@@ -97,9 +97,9 @@ values files and re-render. `make k8s-check` fails when they are stale.
 
 | directory | rendered from |
 | --- | --- |
-| `base/` | the chart's default values, MongoDB external |
-| `overlays/minikube/` | `values-minikube.yaml`: bundled MongoDB replica set |
-| `overlays/production/` | `values-production.yaml`: external replica set, Gateway API HTTPRoute |
+| `base/` | the chart's default values (a Gateway API HTTPRoute), MongoDB external |
+| `overlays/minikube/` | `values-minikube.yaml`: bundled MongoDB replica set, the ingress addon's Ingress instead of the route |
+| `overlays/production/` | `values-production.yaml`: external replica set, the route on Envoy Gateway's Gateway |
 
 Each overlay is the base plus JSON patches (`patches/`) and the objects only
 it has (`resources/`). Secrets are not in git: each overlay generates them from
