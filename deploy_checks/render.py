@@ -98,7 +98,7 @@ values files and re-render. `make k8s-check` fails when they are stale.
 | directory | rendered from |
 | --- | --- |
 | `base/` | the chart's default values (a Gateway API HTTPRoute), MongoDB external |
-| `overlays/minikube/` | `values-minikube.yaml`: bundled MongoDB replica set, the ingress addon's Ingress instead of the route |
+| `overlays/minikube/` | `values-minikube.yaml`: bundled MongoDB, the addon's Ingress, no route |
 | `overlays/production/` | `values-production.yaml`: external replica set, the route on Envoy Gateway's Gateway |
 
 Each overlay is the base plus JSON patches (`patches/`) and the objects only
