@@ -59,14 +59,16 @@ OVERLAYS = (
             GeneratedSecret(
                 "microblog-mongodb",
                 "mongodb.env",
-                "# Bundled MongoDB credentials. Passwords: letters and digits only (they go into a"
-                " URI).\n"
+                "# Bundled MongoDB credentials. Passwords: at least 24 letters and digits (they go"
+                " into a URI);\n"
+                "# keyfile: 64-1024 base64 characters. The placeholders are refused on purpose, so\n"
+                "# MongoDB does not start until they are replaced:\n"
                 "#   root-password=$(openssl rand -hex 24)\n"
                 "#   app-password=$(openssl rand -hex 24)\n"
-                "#   keyfile=$(openssl rand -base64 741 | tr -d '\\n')   # 6-1024 base64 characters\n"
-                "root-password=REPLACEWITHRANDOMHEX1\n"
-                "app-password=REPLACEWITHRANDOMHEX2\n"
-                "keyfile=REPLACEWITHRANDOMBASE64KEYFILECONTENT\n",
+                "#   keyfile=$(openssl rand -base64 741 | tr -d '\\n')\n"
+                "root-password=change-me\n"
+                "app-password=change-me\n"
+                "keyfile=change-me\n",
             ),
         ),
     ),
@@ -95,9 +97,9 @@ values files and re-render. `make k8s-check` fails when they are stale.
 
 | directory | rendered from |
 | --- | --- |
-| `base/` | the chart's default values, MongoDB external |
-| `overlays/minikube/` | `values-minikube.yaml`: bundled MongoDB replica set |
-| `overlays/production/` | `values-production.yaml`: external replica set, Gateway API HTTPRoute |
+| `base/` | the chart's default values (a Gateway API HTTPRoute), MongoDB external |
+| `overlays/minikube/` | `values-minikube.yaml`: bundled MongoDB, the addon's Ingress, no route |
+| `overlays/production/` | `values-production.yaml`: external replica set, the route on Envoy Gateway's Gateway |
 
 Each overlay is the base plus JSON patches (`patches/`) and the objects only
 it has (`resources/`). Secrets are not in git: each overlay generates them from
@@ -109,7 +111,7 @@ minikube image build -t microblog-command:dev --build-opt=target=command .
 minikube image build -t microblog-query:dev --build-opt=target=query .
 cd k8s/overlays/minikube
 cp secrets.env.example secrets.env && cp mongodb.env.example mongodb.env
-# edit both: replace every REPLACE... value (see the comments in the files)
+# edit both: replace every change-me (the comments say how; the placeholders are refused)
 kubectl create namespace microblog
 kubectl apply -k .
 ```

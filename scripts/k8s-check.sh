@@ -13,8 +13,10 @@
 #   helm-lint    helm lint --strict: default values and each values file
 #   schema       helm template | kubernetes-validate --strict, for each
 #                Kubernetes version in K8S_VERSIONS, for each values file
-#   httproute    the optional Gateway API HTTPRoute against the Gateway API
-#                v1 schema (kubernetes-validate has no CRD schemas)
+#   httproute    the Gateway API HTTPRoute against the Gateway API v1 schema
+#                (kubernetes-validate has no CRD schemas)
+#   cilium       the CiliumNetworkPolicy (kubeAPIServer.policy=cilium) against
+#                deploy_checks/schemas/cilium-network-policy.json
 #   kustomize    kubectl kustomize of each overlay, validated like the chart,
 #                and equal to the chart rendered with that overlay's values
 #   checkov      the chart (helm framework, each values file), the kustomize
@@ -42,7 +44,7 @@ UV=$(command -v uv || echo "$BIN/uv")
 PY=("$UV" run --quiet --frozen --extra embedded python -m)
 SHELL_SCRIPTS=(scripts/install-k8s-tools.sh scripts/render-manifests.sh scripts/k8s-check.sh
   scripts/minikube-up.sh scripts/minikube-down.sh scripts/build-images.sh
-  scripts/mongodb-test-replica-set.sh scripts/schemathesis.sh)
+  scripts/mongodb-test-replica-set.sh scripts/schemathesis.sh scripts/smoke.sh)
 
 WORK=$(mktemp -d)
 # KEEP_WORK=1 keeps the renders and logs for a closer look.
@@ -91,15 +93,15 @@ render() {
 
 # validate FILE: kubernetes-validate --strict for every version; any error, or
 # a kind without a schema, fails. Prints the number of objects validated. The
-# exception is HTTPRoute (a CRD): the httproute check validates it.
+# exceptions are CRDs: the httproute and cilium checks validate those.
 validate() {
-  local file=$1 allowed=HTTPRoute args=() v out
+  local file=$1 allowed='(HTTPRoute|CiliumNetworkPolicy)' args=() v out
   for v in "${K8S_VERSIONS[@]}"; do args+=(-k "$v"); done
   out=$("$BIN/kubernetes-validate" --strict "${args[@]}" "$file" 2>&1) || {
     echo "$out" | grep -v '^INFO' >&2
     return 1
   }
-  if echo "$out" | grep '^WARN' | grep -v "kind $allowed " >&2; then
+  if echo "$out" | grep '^WARN' | grep -Ev "kind $allowed " >&2; then
     echo "kubernetes-validate has no schema for the kinds above" >&2
     return 1
   fi
@@ -177,8 +179,10 @@ check_schema() {
   local digest=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
   local variants=(
     "--set mongodb.replicaCount=3 --set image.command.digest=$digest --set image.query.digest=$digest --set mongodb.image.digest=$digest"
-    "--set command.autoscaling.enabled=false --set query.autoscaling.enabled=false --set command.pdb.enabled=false --set networkPolicy.enabled=false --set serviceAccount.create=false --set ingress.enabled=false --set tests.enabled=false"
+    "--set command.autoscaling.enabled=false --set query.autoscaling.enabled=false --set command.pdb.enabled=false --set networkPolicy.enabled=false --set serviceAccount.create=false --set httpRoute.enabled=false --set tests.enabled=false"
     "-f $CHART/values-production.yaml --set networkPolicy.externalMongoDB.cidrs={10.0.0.0/16} --set projector.leaderElection.enabled=true --set projector.replicaCount=2 --set image.registry=registry.example.com/team"
+    "--set ingress.enabled=true --set ingress.className=example --set ingress.host=microblog.example.com --set ingress.tls.enabled=true --set httpRoute.requestTimeoutSeconds=60"
+    "-f $CHART/values-production.yaml --set networkPolicy.kubeAPIServer.policy=cilium"
   )
   local i=0 variant
   for variant in "${variants[@]}"; do
@@ -214,6 +218,21 @@ if (paths.join(",") !== "/command,/query") throw new Error(`unexpected paths ${p
 console.log(`HTTPRoute ${route.metadata.name} valid: ${paths.join(", ")}`);
 JS
   detail "HTTPRoute valid against the Gateway API v1 schema (@kubernetes-models/gateway-api); other kinds of that render passed in schema"
+}
+
+check_cilium() {
+  render values-production.yaml "$WORK/cilium.yaml" --set networkPolicy.kubeAPIServer.policy=cilium \
+    --show-only templates/ciliumnetworkpolicy.yaml
+  "${PY[@]}" deploy_checks.manifests to-json "$WORK/cilium.yaml" >"$WORK/cilium.json"
+  local schema=deploy_checks/schemas/cilium-network-policy.json
+  "$BIN/check-jsonschema" --schemafile "$schema" "$WORK/cilium.json"
+  # The schema must be able to fail: a misspelt entity is refused.
+  sed 's/"kube-apiserver"/"kube-api-server"/' "$WORK/cilium.json" >"$WORK/cilium-typo.json"
+  if "$BIN/check-jsonschema" --schemafile "$schema" "$WORK/cilium-typo.json" >/dev/null 2>&1; then
+    echo "the CiliumNetworkPolicy schema accepted a misspelt entity" >&2
+    return 1
+  fi
+  detail "CiliumNetworkPolicy (kubeAPIServer.policy=cilium) valid against $schema, which refuses a planted typo"
 }
 
 # Build each overlay from a copy of k8s/ with the example env files in place
@@ -356,6 +375,7 @@ if [ ${#FAILED[@]} -eq 0 ]; then
   run_check helm-lint check_helm_lint
   run_check schema check_schema
   run_check httproute check_httproute
+  run_check cilium check_cilium
   run_check kustomize check_kustomize
   run_check checkov check_checkov
   run_check dockerfile check_dockerfile

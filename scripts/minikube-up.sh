@@ -11,6 +11,11 @@
 #    rolls the pods;
 # 3. helm upgrade --install --wait with values-minikube.yaml (bundled MongoDB);
 # 4. waits for the rollouts, prints the URL and runs scripts/smoke.sh on it.
+#    The URL is the node's address, except where this machine cannot reach
+#    it: with the docker or podman driver on macOS or Windows the node is a
+#    container inside the driver's VM, so the script starts `minikube tunnel`
+#    (it asks for your password: it binds ports 80 and 443) and uses
+#    http://127.0.0.1. BASE_URL overrides both (your own tunnel or port-forward).
 #
 # Needs: minikube (https://minikube.sigs.k8s.io/docs/start/) and its driver
 # (e.g. Docker Desktop, Docker Engine or Podman), helm 3.8 or later (or 4),
@@ -27,6 +32,9 @@
 #   NAMESPACE, RELEASE  where and as what to install  (microblog, microblog)
 #   IMAGE_TAG           image tag                     (dev-<source hash>)
 #   HELM_TIMEOUT        helm --wait timeout           (10m)
+#   EXTRA_VALUES        another values file, applied after values-minikube.yaml
+#   BASE_URL            where the Ingress answers     (the node's address, or
+#                                                      http://127.0.0.1 through a tunnel)
 #   SKIP_SMOKE=1        do not run scripts/smoke.sh
 set -euo pipefail
 
@@ -114,6 +122,7 @@ helm upgrade --install "$RELEASE" "$CHART" \
   --kube-context "$PROFILE" \
   --namespace "$NAMESPACE" --create-namespace \
   -f "$CHART/values-minikube.yaml" \
+  ${EXTRA_VALUES:+-f "$EXTRA_VALUES"} \
   --set image.tag="$TAG" \
   --wait --timeout "${HELM_TIMEOUT:-10m}"
 
@@ -122,14 +131,63 @@ selector="app.kubernetes.io/instance=$RELEASE"
 kubectl_ -n "$NAMESPACE" rollout status statefulset -l "$selector" --timeout=5m
 kubectl_ -n "$NAMESPACE" rollout status deployment -l "$selector" --timeout=5m
 
-URL="http://$(minikube -p "$PROFILE" ip)"
-say "waiting for the Ingress to route $URL/query/..."
 # The application answers an unknown user with a JSON 404; nginx's own
 # 404/503 pages are HTML. Route up = a JSON answer.
+routed() {
+  local type
+  type=$(curl -s -o /dev/null --connect-timeout 3 -m 5 -w '%{content_type}' "$1/query/v1/users/route_probe" || true)
+  [[ $type == *json* ]]
+}
+
+# The driver of the profile, from minikube's own record of it.
+profile_driver() {
+  local config=${MINIKUBE_HOME:-$HOME/.minikube}/profiles/$PROFILE/config.json
+  [ -f "$config" ] || return 0
+  sed -n 's/^ *"Driver": *"\([^"]*\)".*/\1/p' "$config" | head -n 1
+}
+
+# Docker and Podman run the node as a container. On Linux its address is on a
+# bridge of this machine; on macOS and Windows it is inside the engine's VM,
+# which this machine cannot route to (only to ports published on 127.0.0.1).
+node_unreachable() {
+  local os driver
+  os=$(uname -s)
+  driver=$(profile_driver)
+  case $os in
+    Darwin | MINGW* | MSYS* | CYGWIN*) ;;
+    *) return 1 ;;
+  esac
+  [ "$driver" = docker ] || [ "$driver" = podman ]
+}
+
+TUNNEL_PID=
+if [ -n "${BASE_URL:-}" ]; then
+  URL=${BASE_URL%/}
+elif node_unreachable; then
+  URL=http://127.0.0.1
+  if routed "$URL"; then
+    say "$URL already routes to the Ingress (a tunnel is running)"
+  else
+    TUNNEL_LOG=${TMPDIR:-/tmp}/microblog-minikube-tunnel-$PROFILE.log
+    say "the $(profile_driver) driver on $(uname -s): the node's address is not reachable from here;"
+    say "starting \`minikube tunnel\` for $URL (log: $TUNNEL_LOG). It may ask for your password (ports 80 and 443)."
+    minikube -p "$PROFILE" tunnel >"$TUNNEL_LOG" 2>&1 &
+    TUNNEL_PID=$!
+    disown "$TUNNEL_PID" 2>/dev/null || true
+  fi
+else
+  URL="http://$(minikube -p "$PROFILE" ip)"
+fi
+
+say "waiting for the Ingress to route $URL/query/..."
 for attempt in $(seq 1 60); do
-  type=$(curl -s -o /dev/null -m 5 -w '%{content_type}' "$URL/query/v1/users/route_probe" || true)
-  [[ $type == *json* ]] && break
-  [ "$attempt" -lt 60 ] || die "no answer from the application through $URL (macOS/Windows docker driver: run \`minikube tunnel\` and use http://127.0.0.1)"
+  routed "$URL" && break
+  if [ "$attempt" -ge 60 ]; then
+    if [ -n "$TUNNEL_PID" ]; then
+      die "no answer through the tunnel at $URL: see $TUNNEL_LOG (did it get your password?)"
+    fi
+    die "no answer from the application through $URL (a tunnel or port-forward of your own: BASE_URL=http://127.0.0.1 $0)"
+  fi
   sleep 2
 done
 
@@ -138,8 +196,12 @@ echo "microblog is up: $URL"
 echo "  commands: $URL/command/v1/...   queries: $URL/query/v1/..."
 echo "  helm test $RELEASE -n $NAMESPACE --kube-context $PROFILE   # in-cluster check"
 echo "  scripts/minikube-down.sh              # remove it again"
+if [ -n "$TUNNEL_PID" ]; then
+  echo "  minikube tunnel runs in the background for $URL (pid $TUNNEL_PID): kill $TUNNEL_PID to stop it"
+fi
 echo
 
 if [ "${SKIP_SMOKE:-}" != 1 ]; then
-  scripts/smoke.sh "$URL"
+  # The cluster is this script's own: it may keep the smoke test's accounts.
+  scripts/smoke.sh --allow-remote "$URL"
 fi

@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware import Middleware
 from tenacity import AsyncRetrying, wait_exponential
 
+from service_kit.api_docs import docs_path, install_api_docs
 from service_kit.consistency import STATE_HEADER, TOKEN_HEADER
 from service_kit.health import health_router
 from service_kit.middleware import BodySizeLimit, HeadAsGet, SecurityHeaders
@@ -57,12 +58,13 @@ def build_service_app(
             if own_connection:
                 await active.close()
 
-    # The docs live under the service's public prefix, so they route through the Ingress too.
+    # The docs live under the service's public prefix, so they route through the Ingress too;
+    # the page and its Swagger UI files are served by the service (service_kit/api_docs.py).
     app = FastAPI(
         title=title,
         version="1.0.0",
         lifespan=lifespan,
-        docs_url=f"{public_prefix}/docs",
+        docs_url=None,
         redoc_url=None,
         openapi_url=f"{public_prefix}/openapi.json",
         # A redirect to the slash-less path would be built from the Host header: answer 404.
@@ -70,7 +72,8 @@ def build_service_app(
     )
     app.state.settings = settings
     install_problem_handlers(app)
-    install_http_middleware(app, settings, docs_paths=frozenset({f"{public_prefix}/docs"}))
+    install_http_middleware(app, settings, docs_paths=frozenset({docs_path(public_prefix)}))
+    install_api_docs(app, public_prefix)
 
     # Ready = started and prepared, once. No per-probe MongoDB ping: the database is shared, so
     # a ping would take every pod out at once during a primary election, and the edge proxy

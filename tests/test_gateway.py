@@ -168,10 +168,13 @@ async def test_each_services_api_docs_route_through_the_gateway():
         command = (await client.get("/command/openapi.json")).json()
         query = (await client.get("/query/openapi.json")).json()
         page = await client.get("/query/docs")
+        style = await client.get("/query/docs/assets/swagger-ui.css")
         gateway_docs = await client.get("/docs")
 
     assert "/command/v1/posts" in command["paths"]
     assert "/query/v1/timeline" in query["paths"]
     assert page.status_code == 200
     assert "/query/openapi.json" in page.text
+    assert style.status_code == 200
+    assert style.headers["content-type"].startswith("text/css")
     assert gateway_docs.status_code == 404

@@ -28,10 +28,36 @@ async def test_the_docs_page_policy_allows_exactly_what_swagger_ui_loads(stack: 
         for script in re.findall(r"<script>(.*?)</script>", page.text, re.DOTALL):
             digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
             assert f"'sha256-{digest}'" in policy
-        for source in re.findall(r'<script src="([^"]+)"', page.text):
-            assert source.startswith("https://cdn.jsdelivr.net/")
-        assert "https://cdn.jsdelivr.net" in policy
+        assert "script-src 'self' 'sha256-" in policy
         assert "connect-src 'self'" in policy  # it fetches the OpenAPI document
+        # Nothing from anywhere else: no CDN, no validator badge, no remote icon.
+        assert "http" not in policy
+        assert "'unsafe-inline'" not in policy
+        assert "validatorUrl" in page.text
+
+
+async def test_the_docs_page_works_offline_its_files_come_from_the_service(stack: Stack):
+    for client, prefix in ((stack.command, "/command"), (stack.query, "/query")):
+        page = (await client.get(f"{prefix}/docs")).text
+        referenced = re.findall(r'<script src="([^"]+)"', page) + re.findall(
+            r'<link[^>]+href="([^"]+)"', page
+        )
+        assert len(referenced) == 3  # the script, the stylesheet, the icon
+        for url in referenced:
+            assert url.startswith(f"{prefix}/docs/assets/"), url
+            asset = await client.get(url)
+            assert asset.status_code == 200, url
+            assert asset.content, url
+            assert asset.headers["content-type"].split(";")[0] in {
+                "text/javascript",
+                "text/css",
+                "image/png",
+            }
+        bundle = await client.get(f"{prefix}/docs/assets/swagger-ui-bundle.js")
+        assert b"SwaggerUIBundle" in bundle.content
+        unknown = await client.get(f"{prefix}/docs/assets/index.html")
+        assert unknown.status_code == 404
+        assert unknown.headers["content-type"] == "application/problem+json"
 
 
 async def test_cors_answers_only_configured_origins():

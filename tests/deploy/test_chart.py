@@ -9,6 +9,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import pytest
+from starlette.requests import HTTPConnection
+
+from service_kit.client_ip import client_ip
 from tests.deploy.chart import (
     CHART,
     ROOT,
@@ -135,6 +139,46 @@ def as_unprivileged_user(command: list[str], *owned: Path) -> list[str]:
     return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
 
 
+STRONG_PASSWORD = "0123456789abcdef0123456789abcdef"  # what `openssl rand -hex 16` gives
+
+
+@pytest.mark.parametrize(
+    ("root_password", "keyfile", "refused"),
+    [
+        ("change-me", "a2V5ZmlsZQ" * 10, "root-password must be letters and digits"),
+        ("REPLACEWITHRANDOMHEX1", "a2V5ZmlsZQ" * 10, "root-password is shorter than 24"),
+        (STRONG_PASSWORD, "change-me", "keyfile must be base64 characters"),
+        (STRONG_PASSWORD, "a2V5ZmlsZQ==", "keyfile must be 64 to 1024 characters"),
+        (STRONG_PASSWORD, "a2V5ZmlsZQ" * 103, "keyfile must be 64 to 1024 characters"),
+    ],
+)
+def test_mongodb_never_starts_with_a_placeholder_or_short_credential(
+    root_password: str, keyfile: str, refused: str
+) -> None:
+    init = container(find(helm_template(), "StatefulSet", "microblog-mongodb"), "keyfile")
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp_path = Path(scratch)
+        (tmp_path / "secret").mkdir()
+        (tmp_path / "keyfile").mkdir()
+        (tmp_path / "secret" / "root-password").write_text(root_password + "\n")
+        (tmp_path / "secret" / "keyfile").write_text(keyfile + "\n")
+        script = init["command"][-1].replace("/etc/mongodb", str(tmp_path))
+        result = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False)  # noqa: S603, S607 (the chart's own command)
+        assert result.returncode != 0
+        assert refused in result.stderr
+        assert not (tmp_path / "keyfile" / "keyfile").exists()
+
+
+def test_the_minikube_overlays_example_credentials_are_the_refused_placeholders() -> None:
+    example = (ROOT / "k8s" / "overlays" / "minikube" / "mongodb.env.example").read_text()
+    values = dict(line.split("=", 1) for line in example.splitlines() if not line.startswith("#"))
+    assert values == {
+        "root-password": "change-me",
+        "app-password": "change-me",
+        "keyfile": "change-me",
+    }
+
+
 def test_the_keyfile_init_container_can_run_twice_on_the_same_memory_volume() -> None:
     keyfile = container(find(helm_template(), "StatefulSet", "microblog-mongodb"), "keyfile")
     # Not pytest's tmp_path: its parents are private to the user who runs the tests.
@@ -147,7 +191,9 @@ def run_keyfile_container_twice(command: str, tmp_path: Path) -> None:
     (tmp_path / "secret").mkdir()
     (tmp_path / "keyfile").mkdir()
     tmp_path.chmod(0o755)
-    for content in ("first", "second"):
+    (tmp_path / "secret" / "root-password").write_text(STRONG_PASSWORD)
+    # The second as openssl writes base64: wrapped lines, which mongod reads as one key.
+    for content in ("first" * 20, "c2Vjb25k" * 8 + "\n" + "c2Vjb25k" * 8 + "\n"):
         (tmp_path / "secret" / "keyfile").write_text(content)
         command = as_unprivileged_user(
             ["sh", "-c", script], tmp_path / "keyfile", tmp_path / "secret" / "keyfile"
@@ -206,11 +252,95 @@ def test_dns_egress_also_reaches_nodelocal_dnscache() -> None:
         assert {"ipBlock": {"cidr": "169.254.20.10/32"}} in peers, policy["metadata"]["name"]
 
 
-def test_production_reaches_atlas_private_endpoint_ports() -> None:
-    policy = find(helm_template(*PRODUCTION), "NetworkPolicy", "microblog-query")
-    ports = [p for rule in policy["spec"]["egress"] for p in rule["ports"]]
-    assert {"protocol": "TCP", "port": 1024, "endPort": 65535} in ports
-    assert {"protocol": "TCP", "port": 27017} in ports
+def egress_ports(policy: dict) -> list[tuple[tuple[str, ...], dict]]:
+    """(the rule's peers, one port) for every port of every egress rule; no peers = anywhere."""
+    return [
+        (tuple(sorted(str(peer) for peer in rule.get("to", []))), port)
+        for rule in policy["spec"]["egress"]
+        for port in rule["ports"]
+    ]
+
+
+def test_production_egress_is_dns_mongodb_and_the_api_server_never_a_port_range_to_anywhere() -> (
+    None
+):
+    manifests = helm_template(*PRODUCTION)
+    for name in ("command", "query", "projector"):
+        policy = find(manifests, "NetworkPolicy", f"microblog-{name}")
+        for peers, port in egress_ports(policy):
+            assert "endPort" not in port or peers, (name, port)
+            assert peers or port == {"protocol": "TCP", "port": 27017}, (name, port)
+    projector = find(manifests, "NetworkPolicy", "microblog-projector")
+    assert (("{'ipBlock': {'cidr': '10.100.0.1/32'}}",), {"protocol": "TCP", "port": 443}) in (
+        egress_ports(projector)
+    )
+    # Atlas over PrivateLink still works: its port range, to the endpoint's address only.
+    private_link = helm_template(
+        *PRODUCTION,
+        *("--set", "networkPolicy.externalMongoDB.cidrs={192.168.100.25/32}"),
+        *("--set", "networkPolicy.externalMongoDB.ports[0].port=1024"),
+        *("--set", "networkPolicy.externalMongoDB.ports[0].endPort=65535"),
+    )
+    query = find(private_link, "NetworkPolicy", "microblog-query")
+    assert (
+        ("{'ipBlock': {'cidr': '192.168.100.25/32'}}",),
+        {"protocol": "TCP", "port": 1024, "endPort": 65535},
+    ) in egress_ports(query)
+    refused = helm_template_error(
+        *PRODUCTION,
+        *("--set", "networkPolicy.externalMongoDB.ports[0].port=1024"),
+        *("--set", "networkPolicy.externalMongoDB.ports[0].endPort=65535"),
+    )
+    assert "no cidrs" in refused
+
+
+def test_on_cilium_the_projector_reaches_the_api_server_as_the_kube_apiserver_entity() -> None:
+    cilium = helm_template(*PRODUCTION, "--set", "networkPolicy.kubeAPIServer.policy=cilium")
+    (policy,) = [m for m in cilium if m["kind"] == "CiliumNetworkPolicy"]
+    assert policy["apiVersion"] == "cilium.io/v2"
+    assert policy["spec"]["endpointSelector"]["matchLabels"] == {
+        "app.kubernetes.io/name": "microblog",
+        "app.kubernetes.io/instance": "microblog",
+        "app.kubernetes.io/component": "projector",
+    }
+    assert policy["spec"]["egress"] == [
+        {
+            "toEntities": ["kube-apiserver"],
+            "toPorts": [{"ports": [{"port": "443", "protocol": "TCP"}]}],
+        }
+    ]
+    # The ipBlock rule, which Cilium never matches for the API server, is gone.
+    projector = find(cilium, "NetworkPolicy", "microblog-projector")
+    assert {"protocol": "TCP", "port": 443} not in [port for _, port in egress_ports(projector)]
+    # Rendered only when chosen, and only for a projector that elects itself.
+    assert not [m for m in helm_template(*PRODUCTION) if m["kind"] == "CiliumNetworkPolicy"]
+    unelected = helm_template("--set", "networkPolicy.kubeAPIServer.policy=cilium")
+    assert not [m for m in unelected if m["kind"] == "CiliumNetworkPolicy"]
+
+
+def test_behind_the_production_edge_rate_limits_see_the_client_not_the_proxy() -> None:
+    trusted = find(helm_template(*PRODUCTION), "ConfigMap", "microblog-config")["data"][
+        "TRUSTED_PROXIES"
+    ]
+    # An Envoy proxy pod (a VPC address on EKS) forwards the client's address, which it appended
+    # to whatever the client itself claimed.
+    forwarded = HTTPConnection(
+        {
+            "type": "http",
+            "client": ("192.168.37.4", 41234),
+            "headers": [(b"x-forwarded-for", b"198.51.100.1, 203.0.113.9")],
+        }
+    )
+    assert client_ip(forwarded, trusted) == "203.0.113.9"
+    # Anyone else's claim is not believed.
+    direct = HTTPConnection(
+        {
+            "type": "http",
+            "client": ("203.0.113.66", 41234),
+            "headers": [(b"x-forwarded-for", b"198.51.100.1")],
+        }
+    )
+    assert client_ip(direct, trusted) == "203.0.113.66"
 
 
 def test_production_routes_through_the_gateway_api_and_lets_only_its_proxies_in() -> None:
@@ -357,3 +487,38 @@ def test_the_chart_secret_holds_a_consistency_key_and_a_previous_one_while_rotat
     assert pod_annotations(rotating, "microblog-query")["checksum/secret"] != before
     refused = helm_template_error("--set", f"secret.consistencyPreviousSecret={old}")
     assert "consistencyPreviousSecret needs secret.consistencySecret" in refused
+
+
+def test_the_default_edge_is_a_gateway_api_route_and_an_ingress_needs_a_named_class() -> None:
+    manifests = helm_template()
+    assert names(manifests, "HTTPRoute") == {"microblog"}
+    assert not names(manifests, "Ingress")
+    edge = find(manifests, "NetworkPolicy", "microblog-query")["spec"]["ingress"][0]["from"][0]
+    assert edge["namespaceSelector"]["matchLabels"] == {
+        "kubernetes.io/metadata.name": "envoy-gateway-system"
+    }
+    assert "needs ingress.className" in helm_template_error("--set", "ingress.enabled=true")
+    named = helm_template("--set", "ingress.enabled=true", "--set", "ingress.className=traefik")
+    assert find(named, "Ingress", "microblog")["spec"]["ingressClassName"] == "traefik"
+    # Minikube keeps its ingress addon, and admits that controller's pods.
+    minikube = helm_template("-f", str(CHART / "values-minikube.yaml"))
+    assert not names(minikube, "HTTPRoute")
+    assert find(minikube, "Ingress", "microblog")["spec"]["ingressClassName"] == "nginx"
+    edge = find(minikube, "NetworkPolicy", "microblog-query")["spec"]["ingress"][0]["from"][0]
+    assert edge["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "ingress-nginx"}
+
+
+def route_timeouts(*args: str) -> set[str]:
+    route = find(helm_template(*args), "HTTPRoute", "microblog")
+    return {rule["timeouts"]["request"] for rule in route["spec"]["rules"]}
+
+
+def test_every_route_outlasts_the_longest_consistency_wait() -> None:
+    assert route_timeouts() == {"17s"}  # the 2000 ms wait, rounded up, plus 15 s
+    assert route_timeouts("--set", "config.consistencyWaitMs=30000") == {"45s"}
+    assert route_timeouts("--set", "httpRoute.requestTimeoutSeconds=60") == {"60s"}
+    refused = helm_template_error(
+        *("--set", "config.consistencyWaitMs=10000"),
+        *("--set", "httpRoute.requestTimeoutSeconds=12"),
+    )
+    assert "must be at least config.consistencyWaitMs" in refused

@@ -13,7 +13,7 @@ from tests.deploy.chart import ROOT
 # Real tools the scripts may use; everything else on PATH is a stub or absent.
 SYSTEM_TOOLS = [
     *("bash", "sh", "env", "sed", "grep", "cat", "find", "sort", "cut", "seq"),
-    *("dirname", "mktemp", "rm", "head", "tr", "wc", "sleep", "basename"),
+    *("dirname", "mktemp", "rm", "head", "tr", "wc", "sleep", "basename", "date"),
 ]
 STUB = """#!/bin/sh
 echo "{name} $*" >>"$FAKE_LOG"
@@ -27,9 +27,24 @@ STUB_BODIES = {
 esac""",
     "helm": 'case "$1" in version) echo v3.16.2 ;; esac',
     "kubectl": 'case "$*" in *calico-node*) echo pod/calico-node-abcde ;; esac',
-    "curl": "printf application/json",
-    "podman": 'for a; do [ -n "$file" ] && { cat "$a" >>"$FAKE_LOG"; file=; }; [ "$a" = -f ] && file=1; done; :',
-    "docker": ":",
+    # An answer from the application; with FAKE_CURL_NEEDS_TUNNEL=1 only once a tunnel was started.
+    "curl": """if [ "${FAKE_CURL_NEEDS_TUNNEL:-}" = 1 ] && ! grep -q ' tunnel$' "$FAKE_LOG"; then
+  printf text/html
+else
+  printf application/json
+fi""",
+    "uname": 'echo "${FAKE_UNAME:-Linux}"',
+    # Logs the Dockerfile it is given; a push writes the image index's digest where it is asked to.
+    "podman": """for a; do
+  [ -n "$file" ] && { cat "$a" >>"$FAKE_LOG"; file=; }
+  [ -n "$digestfile" ] && { echo "sha256:$(printf %064d 1)" >"$a"; digestfile=; }
+  [ "$a" = -f ] && file=1
+  [ "$a" = --digestfile ] && digestfile=1
+done; :""",
+    "docker": """for a; do
+  [ -n "$meta" ] && { printf '{"containerimage.digest": "sha256:%064d"}' 2 >"$a"; meta=; }
+  [ "$a" = --metadata-file ] && meta=1
+done; :""",
     "npm": "exit 97",
     "python3": "exit 97",
 }
@@ -70,7 +85,7 @@ class FakeMachine:
 
 @pytest.fixture
 def machine(tmp_path: Path) -> FakeMachine:
-    return FakeMachine(tmp_path, ["minikube", "helm", "kubectl", "curl", "npm", "python3"])
+    return FakeMachine(tmp_path, ["minikube", "helm", "kubectl", "curl", "npm", "python3", "uname"])
 
 
 def test_minikube_up_uses_the_users_tools_calico_and_images_built_in_minikube(
@@ -94,6 +109,67 @@ def test_minikube_up_uses_the_users_tools_calico_and_images_built_in_minikube(
     (install,) = [c for c in log if c.startswith("helm upgrade --install")]
     assert f"image.tag={tag}" in install
     assert "values-minikube.yaml" in install
+
+
+def minikube_profile(machine: FakeMachine, driver: str) -> None:
+    """What `minikube start --driver=DRIVER` records about the profile."""
+    profile = machine.bin.parent / ".minikube" / "profiles" / "minikube"
+    profile.mkdir(parents=True)
+    (profile / "config.json").write_text(
+        f'{{\n    "Name": "minikube",\n    "Driver": "{driver}",\n}}\n'
+    )
+
+
+def probes(machine: FakeMachine) -> set[str]:
+    return {c.split()[-1] for c in machine.commands() if c.startswith("curl")}
+
+
+@pytest.mark.parametrize(("os", "driver"), [("Darwin", "docker"), ("MINGW64_NT-10.0", "podman")])
+def test_minikube_up_reaches_a_container_node_on_macos_and_windows_through_a_tunnel(
+    machine: FakeMachine, os: str, driver: str
+) -> None:
+    minikube_profile(machine, driver)
+
+    result = machine.run(
+        "scripts/minikube-up.sh", SKIP_SMOKE="1", FAKE_UNAME=os, FAKE_CURL_NEEDS_TUNNEL="1"
+    )
+
+    assert result.returncode == 0, result.stderr
+    log = machine.commands()
+    assert "minikube -p minikube tunnel" in log
+    assert "minikube -p minikube ip" not in log
+    assert probes(machine) == {"http://127.0.0.1/query/v1/users/route_probe"}
+    assert "microblog is up: http://127.0.0.1" in result.stdout
+
+
+@pytest.mark.parametrize(("os", "driver"), [("Linux", "docker"), ("Darwin", "qemu2")])
+def test_minikube_up_uses_the_node_address_where_this_machine_reaches_it(
+    machine: FakeMachine, os: str, driver: str
+) -> None:
+    minikube_profile(machine, driver)
+
+    result = machine.run("scripts/minikube-up.sh", SKIP_SMOKE="1", FAKE_UNAME=os)
+
+    assert result.returncode == 0, result.stderr
+    assert "minikube -p minikube tunnel" not in machine.commands()
+    assert probes(machine) == {"http://192.0.2.10/query/v1/users/route_probe"}
+
+
+def test_minikube_up_takes_a_base_url_override(machine: FakeMachine) -> None:
+    minikube_profile(machine, "docker")
+
+    result = machine.run(
+        "scripts/minikube-up.sh",
+        SKIP_SMOKE="1",
+        FAKE_UNAME="Darwin",
+        BASE_URL="http://127.0.0.1:18080/",
+    )
+
+    assert result.returncode == 0, result.stderr
+    log = machine.commands()
+    assert "minikube -p minikube tunnel" not in log
+    assert "minikube -p minikube ip" not in log
+    assert probes(machine) == {"http://127.0.0.1:18080/query/v1/users/route_probe"}
 
 
 def test_minikube_up_tells_what_to_install_when_helm_is_missing(machine: FakeMachine) -> None:
@@ -148,9 +224,103 @@ def test_a_release_build_pins_the_base_image_by_digest(tmp_path: Path) -> None:
     assert "BASE_IMAGE_DIGEST" in refused.stderr
 
     digest = "sha256:" + "ab" * 32
-    result = machine.run("scripts/build-images.sh", "--release", BASE_IMAGE_DIGEST=digest)
+    result = machine.run(
+        "scripts/build-images.sh", "--release", BASE_IMAGE_DIGEST=digest, IMAGE_REGISTRY="r.example"
+    )
     assert result.returncode == 0, result.stderr
     base = re.search(r"^FROM (\S+) AS python-base$", (ROOT / "Dockerfile").read_text(), re.M)
     assert base
     pinned = [line for line in machine.commands() if line.endswith("AS python-base")]
     assert pinned == [f"FROM {base.group(1)}@{digest} AS python-base"] * 2
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    ["https://microblog.example.com", "http://192.168.49.2", "http://127.0.0.1.example.com"],
+)
+def test_smoke_refuses_a_stack_that_is_not_this_machine_unless_told(
+    machine: FakeMachine, base_url: str
+) -> None:
+    refused = machine.run("scripts/smoke.sh", base_url)
+
+    assert refused.returncode == 2
+    assert "--allow-remote" in refused.stderr
+    assert not [c for c in machine.commands() if c.startswith("curl")]
+
+    allowed = machine.run("scripts/smoke.sh", "--allow-remote", base_url)
+    (first, *_) = [c for c in machine.commands() if c.startswith("curl")]
+    assert f"{base_url}/command/v1/users" in first
+    assert "refusing" not in allowed.stderr
+
+
+@pytest.mark.parametrize(
+    "base_url", ["http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:8080"]
+)
+def test_smoke_runs_against_this_machine_as_it_is(machine: FakeMachine, base_url: str) -> None:
+    machine.run("scripts/smoke.sh", base_url)
+
+    (first, *_) = [c for c in machine.commands() if c.startswith("curl")]
+    assert f"{base_url}/command/v1/users" in first
+
+
+RELEASE = {
+    "BASE_IMAGE_DIGEST": "sha256:" + "ab" * 32,
+    "IMAGE_REGISTRY": "r.example/team/",
+    "IMAGE_TAG": "1.2.3",
+}
+
+
+def test_a_release_is_one_multi_arch_index_per_image_pushed_with_buildx(tmp_path: Path) -> None:
+    machine = FakeMachine(tmp_path, ["docker"])
+
+    result = machine.run("scripts/build-images.sh", "--release", **RELEASE)
+
+    assert result.returncode == 0, result.stderr
+    builds = [c for c in machine.commands() if c.startswith("docker buildx build")]
+    assert len(builds) == 2
+    for build, target in zip(builds, ("command", "query"), strict=True):
+        assert "--platform linux/amd64,linux/arm64" in build
+        assert f"--target {target} -t r.example/team/microblog-{target}:1.2.3" in build
+        assert "--push" in build
+    # The digests of the indexes, for the chart's image.*.digest, and nothing else on stdout.
+    assert result.stdout.split() == [
+        "COMMAND_DIGEST=sha256:" + "0" * 63 + "2",
+        "QUERY_DIGEST=sha256:" + "0" * 63 + "2",
+    ]
+
+
+def test_a_podman_release_builds_a_manifest_list_and_pushes_all_of_it(tmp_path: Path) -> None:
+    machine = FakeMachine(tmp_path, ["podman"])
+
+    result = machine.run("scripts/build-images.sh", "--release", PLATFORMS="linux/amd64", **RELEASE)
+
+    assert result.returncode == 0, result.stderr
+    log = machine.commands()
+    (build,) = [c for c in log if c.startswith("podman build") and "--target query" in c]
+    assert "--platform linux/amd64" in build
+    assert "--manifest r.example/team/microblog-query:1.2.3" in build
+    (push,) = [c for c in log if c.startswith("podman manifest push") and "query" in c]
+    assert "--all" in push
+    assert push.endswith("docker://r.example/team/microblog-query:1.2.3")
+    assert "QUERY_DIGEST=sha256:" + "0" * 63 + "1" in result.stdout.split()
+
+
+def test_a_release_needs_a_registry_and_a_local_build_one_platform(tmp_path: Path) -> None:
+    machine = FakeMachine(tmp_path, ["docker"])
+
+    unregistered = machine.run(
+        "scripts/build-images.sh", "--release", BASE_IMAGE_DIGEST=RELEASE["BASE_IMAGE_DIGEST"]
+    )
+    assert unregistered.returncode != 0
+    assert "IMAGE_REGISTRY" in unregistered.stderr
+    two = machine.run("scripts/build-images.sh", PLATFORMS="linux/amd64,linux/arm64")
+    assert two.returncode != 0
+    assert "--release" in two.stderr
+    assert not [c for c in machine.commands() if " build " in f" {c} "]
+
+    # An x86 image from an Apple-silicon Mac.
+    one = machine.run("scripts/build-images.sh", PLATFORMS="linux/amd64")
+    assert one.returncode == 0, one.stderr
+    builds = [c for c in machine.commands() if c.startswith("docker build")]
+    assert len(builds) == 2
+    assert all("--platform linux/amd64" in c for c in builds)

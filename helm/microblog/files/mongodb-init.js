@@ -8,7 +8,10 @@
 //    mongodb.replicaCount grows the set. Members are matched by pod name, so
 //    a set initiated with short host names is not given duplicates;
 // 3. creates the application user, or resets its password and roles to what
-//    the Secret says, so every run converges instead of failing.
+//    the Secret says, so every run converges instead of failing. The user gets
+//    readWrite on each database the processes use (MONGODB_DATABASES: the
+//    write model's, and the read models' when they have their own), nothing
+//    else.
 const fs = require("fs");
 
 const env = process.env;
@@ -20,7 +23,15 @@ const rootUser = env.MONGODB_ROOT_USER;
 const rootPassword = secret("root-password");
 const appUser = env.MONGODB_APP_USER;
 const appPassword = secret("app-password");
-const database = env.MONGODB_DATABASE;
+// The app password goes into a URI and guards every document: an example
+// placeholder or anything short is refused (the chart generates 32 characters).
+if (!/^[A-Za-z0-9]{24,}$/.test(appPassword)) {
+  throw new Error(
+    "app-password must be at least 24 letters and digits (generate it: openssl rand -hex 24)",
+  );
+}
+// The write model's database first, then the read models' if it is another one.
+const databases = [...new Set(env.MONGODB_DATABASES.split(",").filter(Boolean))];
 const NOT_YET_INITIALIZED = 94;
 const ATTEMPTS = 150; // 2 s apart: five minutes for pods to start
 
@@ -107,11 +118,12 @@ for (const member of admin.runCommand({ replSetGetConfig: 1 }).config.members) {
   }
 }
 
-const roles = [{ role: "readWrite", db: database }];
+if (databases.length === 0) throw new Error("MONGODB_DATABASES names no database");
+const roles = databases.map((db) => ({ role: "readWrite", db }));
 if (admin.getUser(appUser)) {
   admin.updateUser(appUser, { pwd: appPassword, roles });
-  print(`updated user ${appUser} (readWrite on ${database})`);
+  print(`updated user ${appUser} (readWrite on ${databases.join(", ")})`);
 } else {
   admin.createUser({ user: appUser, pwd: appPassword, roles });
-  print(`created user ${appUser} (readWrite on ${database})`);
+  print(`created user ${appUser} (readWrite on ${databases.join(", ")})`);
 }

@@ -165,6 +165,23 @@ name means the same from every pod whatever its DNS search path.
 {{- join "," $hosts -}}
 {{- end -}}
 
+{{/*
+Databases of the bundled replica set the processes use, comma-separated: the
+write model's (command service, projector's change stream) and, when
+config.readModelDatabase names another one and readModels.uri does not move
+the read models to another replica set, the read models' (query service,
+projector). The app user gets readWrite on exactly these.
+*/}}
+{{- define "microblog.mongodb.appDatabases" -}}
+{{- $dbs := list .Values.config.mongodbDatabase -}}
+{{- with .Values.config.readModelDatabase -}}
+{{- if not $.Values.readModels.uri -}}
+{{- $dbs = append $dbs . -}}
+{{- end -}}
+{{- end -}}
+{{- $dbs | uniq | join "," -}}
+{{- end -}}
+
 {{- define "microblog.mongodb.secretName" -}}
 {{- default (printf "%s-mongodb" (include "microblog.fullname" .)) .Values.mongodb.auth.existingSecret -}}
 {{- end -}}
@@ -248,8 +265,33 @@ identity of a Lease holder.
 {{- if and .Values.secret.consistencyPreviousSecret (not .Values.secret.consistencySecret) -}}
 {{- fail "secret.consistencyPreviousSecret needs secret.consistencySecret: set the new key as current and the old one as previous" -}}
 {{- end -}}
+{{- if and .Values.ingress.enabled (not .Values.ingress.className) -}}
+{{- fail "ingress.enabled needs ingress.className: name your controller's IngressClass (kubectl get ingressclass; Minikube's addon: nginx)" -}}
+{{- end -}}
+{{- if .Values.httpRoute.enabled -}}
+{{- $_ := include "microblog.httpRouteTimeout" . -}}
+{{- end -}}
 {{- if and .Values.ingress.tls.enabled (not .Values.ingress.host) -}}
 {{- fail "ingress.tls.enabled needs ingress.host: a certificate is issued for a name" -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The HTTPRoute's request timeout in whole seconds: httpRoute.requestTimeoutSeconds,
+or (0) config.consistencyWaitMs rounded up plus 15 s. A read carrying a
+consistency token may wait consistencyWaitMs before it starts, so a timeout
+below that cuts off exactly the reads that asked to see their own writes; a set
+value must leave at least 5 s after the wait.
+*/}}
+{{- define "microblog.httpRouteTimeout" -}}
+{{- $waitSeconds := div (add (int .Values.config.consistencyWaitMs) 999) 1000 -}}
+{{- $set := int .Values.httpRoute.requestTimeoutSeconds -}}
+{{- if eq $set 0 -}}
+{{- add $waitSeconds 15 -}}
+{{- else if lt $set (add $waitSeconds 5) -}}
+{{- fail (printf "httpRoute.requestTimeoutSeconds (%d) must be at least config.consistencyWaitMs (%d ms) plus 5 s: a read may wait that long for its consistency token before it starts" $set (int .Values.config.consistencyWaitMs)) -}}
+{{- else -}}
+{{- $set -}}
 {{- end -}}
 {{- end -}}
 
@@ -274,6 +316,14 @@ identity of a Lease holder.
     - protocol: TCP
       port: 27017
 {{- else -}}
+{{- $external := .Values.networkPolicy.externalMongoDB -}}
+{{- if not $external.cidrs -}}
+{{- range $external.ports -}}
+{{- if kindIs "map" . -}}
+{{- fail (printf "networkPolicy.externalMongoDB.ports has the range %v-%v but no cidrs: that allows those ports to every address; name the replica set's addresses (e.g. the PrivateLink endpoint) in networkPolicy.externalMongoDB.cidrs" .port .endPort) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 # External replica set: any address on the MongoDB ports unless
 # networkPolicy.externalMongoDB.cidrs narrows it.
 {{- if .Values.networkPolicy.externalMongoDB.cidrs }}
