@@ -17,20 +17,26 @@ request it:
 - with tracing on, runs inside OpenTelemetry's ASGI middleware, and names its server span by the
   route template (`POST /command/v1/posts`) with the request id as an attribute.
 
-The route template is what the router matched (`scope["route"]`, set by FastAPI on the scope it
-routed). A HEAD request is routed on a copy of its scope (`HeadAsGet`), so its template, like that
-of any request not routed, is looked up among the app's routes; a path no route matches is
+The route template is that of the route the router matched (`scope["route"]`, set by FastAPI on
+the scope it routed), with the prefix of the router that included it: FastAPI's
+`iter_route_contexts` lists each route as the app serves it (`RouteTemplates`). A HEAD request is
+routed on a copy of its scope (`HeadAsGet`), so its template, like that of any request not routed
+(a 404), is found by matching the path against the app's routes; a path no route matches is
 `unmatched`, so a scan of random paths cannot make new series.
 """
 
 import logging
+import re
 import time
+from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
 from opentelemetry import trace
 from starlette.datastructures import MutableHeaders
-from starlette.routing import Match
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service_kit.observability import tracing
@@ -80,7 +86,7 @@ def instrument(app: FastAPI, *, service: str, telemetry: Telemetry) -> None:
 class ObservedRequests:
     def __init__(self, inner: ASGIApp, *, app: FastAPI, service: str, telemetry: Telemetry) -> None:
         self.inner = inner
-        self.app = app
+        self.routes = RouteTemplates(app.router.routes)  # built at the first request: all added
         self.service = service
         self.request_seconds = telemetry.request_seconds
         self.in_flight = telemetry.requests_in_flight.labels(service=service)
@@ -93,18 +99,21 @@ class ObservedRequests:
         request_id = request_id_from(_header(scope, _REQUEST_ID_KEY))
         status: int | None = None
 
+        span = trace.get_current_span()
+        if span.is_recording():
+            span.set_attribute("microblog.request_id", request_id)
+
         async def observed_send(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            elif not message.get("more_body", False):  # the span ends with the last body
+                self._name_span(span, scope)
             await send(message)
 
         token = open_request(request_id)
         self.in_flight.inc()
-        span = trace.get_current_span()
-        if span.is_recording():
-            span.set_attribute("microblog.request_id", request_id)
         try:
             await self.inner(scope, receive, observed_send)
         except Exception:
@@ -118,12 +127,10 @@ class ObservedRequests:
     def _observe(self, scope: Scope, started: float, status: int | None, span: Any) -> None:
         seconds = time.perf_counter() - started
         method = scope["method"] if scope["method"] in METHODS else "OTHER"
-        route = self._route(scope)
+        route = self.routes.of(scope)
         status_label = str(status) if status is not None else NO_ANSWER
         self.request_seconds.labels(self.service, route, method, status_label).observe(seconds)
-        if span.is_recording():
-            span.update_name(f"{method} {route}")
-            span.set_attribute("http.route", route)
+        self._name_span(span, scope)
         request: RequestContext | None = current_request()
         log.log(
             logging.DEBUG if route in QUIET_ROUTES else logging.INFO,
@@ -139,19 +146,39 @@ class ObservedRequests:
             },
         )
 
-    def _route(self, scope: Scope) -> str:
-        """The template of the route that answered, else of the route the path matches."""
+    def _name_span(self, span: Any, scope: Scope) -> None:
+        if span.is_recording():
+            route = self.routes.of(scope)
+            method = scope["method"] if scope["method"] in METHODS else "HTTP"
+            span.update_name(f"{method} {route}")
+            span.set_attribute("http.route", route)
+
+
+class RouteTemplates:
+    """Each route's template as the app serves it (its routers' prefixes included)."""
+
+    def __init__(self, routes: Sequence[BaseRoute]) -> None:
+        self._by_route: dict[int, str] = {}
+        self._patterns: list[tuple[re.Pattern[str], str]] = []
+        served = list(iter_route_contexts(routes))
+        inclusions = Counter(id(context.original_route) for context in served)
+        for context in served:
+            template = str(context.path_format or context.path)
+            pattern = getattr(context, "path_regex", None)
+            if pattern is not None:
+                self._patterns.append((pattern, template))
+            if inclusions[id(context.original_route)] == 1:  # else: the path decides
+                self._by_route[id(context.original_route)] = template
+
+    def of(self, scope: Scope) -> str:
         route = scope.get("route")
-        if route is None:
-            as_routed = {**scope, "method": "GET"} if scope["method"] == "HEAD" else scope
-            for candidate in self.app.router.routes:
-                match, _ = candidate.matches(as_routed)
-                if match != Match.NONE:
-                    route = candidate
-                    break
-        if route is None:
-            return UNMATCHED
-        return str(getattr(route, "path_format", None) or getattr(route, "path", UNMATCHED))
+        if route is not None and id(route) in self._by_route:
+            return self._by_route[id(route)]
+        path = scope["path"]
+        for pattern, template in self._patterns:  # whatever the method: a 405 has a route too
+            if pattern.match(path):
+                return template
+        return UNMATCHED
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
