@@ -210,6 +210,16 @@ async def measure(base_url: str, options: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+async def scrape(client: httpx.AsyncClient) -> Histograms:
+    histograms, _ = read_histograms((await client.get("/metrics")).text)
+    return histograms
+
+
+def posts_summary(after: Histograms, before: Histograms) -> dict[str, Any] | None:
+    """The posts' write→visible between two scrapes (None if none was projected)."""
+    return summary(difference(after, before)).get("posts.insert")
+
+
 async def settled(
     client: httpx.AsyncClient, before: Histograms | None, posts: int, seconds: float
 ) -> Histograms:

@@ -41,3 +41,12 @@ def test_a_run_is_the_difference_of_the_scrapes_around_it():
     assert run["posts.insert"]["buckets"]["0.25"] == 1
     assert run["posts.insert"]["buckets"]["2.5"] == 2
     assert run["posts.insert"]["p50_seconds"] == pytest.approx(0.25)
+
+
+def test_make_bench_reports_the_projectors_histogram_when_a_run_has_it():
+    from benchmarks.bench import _projector_histogram
+
+    figures = {"count": 1200, "mean_seconds": 0.0123, "p50_seconds": 0.008, "p99_seconds": 0.0456}
+    [line] = _projector_histogram("Those posts", {"projector": figures})
+    assert "p50 8.0 ms, p99 45.6 ms, mean 12.3 ms over 1,200 posts" in line
+    assert _projector_histogram("Those posts", {}) == []  # results saved before it existed
