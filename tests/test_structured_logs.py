@@ -186,3 +186,11 @@ async def test_each_projector_batch_logs_one_line_with_the_requests_it_applied(
     assert batch["rebuild"] is False
     assert batch["duration_ms"] >= 0
     assert batch["lag_seconds"] >= 0
+
+
+def test_uvicorns_coloured_copy_of_a_message_stays_out_of_the_json_line():
+    record = logging.LogRecord("uvicorn.error", logging.INFO, "x", 1, "Started %d", (7,), None)
+    record.color_message = "Started \x1b[36m%d\x1b[0m"
+    line = json.loads(json_formatter().format(record))
+    assert line["message"] == "Started 7"
+    assert "color_message" not in line

@@ -12,12 +12,15 @@ import logging
 import sys
 
 from opentelemetry import trace
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 from service_kit.observability.context import current_request
 
 FIELDS = ("levelname", "name", "message")
 RENAMED = {"levelname": "level", "name": "logger"}
+# uvicorn adds an ANSI-coloured copy of some messages to its records: not for a JSON line.
+LEFT_OUT = (*RESERVED_ATTRS, "color_message")
 
 
 class RequestFields(logging.Filter):
@@ -35,7 +38,9 @@ class RequestFields(logging.Filter):
 
 
 def json_formatter() -> JsonFormatter:
-    return JsonFormatter(list(FIELDS), rename_fields=RENAMED, timestamp="time")
+    return JsonFormatter(
+        list(FIELDS), rename_fields=RENAMED, timestamp="time", reserved_attrs=LEFT_OUT
+    )
 
 
 def configure_logging(level: str) -> None:
