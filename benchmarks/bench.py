@@ -46,7 +46,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks import projection
+from benchmarks import projection, write_visible
 from benchmarks.load import run_wrk
 from benchmarks.mixed import run_mixed, sign_in_all
 from benchmarks.seed.targets import DEMO_PASSWORD
@@ -173,6 +173,8 @@ async def measure_projection(
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
         reader = await projection.new_reader(client, "bench_reader", DEMO_PASSWORD, list(authors))
         tokens = list(authors.values())
+        # The projector's own figure too: its write→visible histogram around each phase.
+        before = await write_visible.settled(client, None, 0, options.settle_seconds)
         fixed = await projection.fixed_rate(
             client,
             reader,
@@ -181,6 +183,8 @@ async def measure_projection(
             seconds=options.rate_seconds,
             settle_seconds=options.settle_seconds,
         )
+        after_fixed = await write_visible.settled(client, None, 0, options.settle_seconds)
+        fixed["projector"] = write_visible.posts_summary(after_fixed, before)
         burst = await projection.burst(
             client,
             reader,
@@ -189,6 +193,8 @@ async def measure_projection(
             concurrency=8,
             settle_seconds=options.settle_seconds,
         )
+        after_burst = await write_visible.settled(client, None, 0, options.settle_seconds)
+        burst["projector"] = write_visible.posts_summary(after_burst, after_fixed)
     return {"fixed_rate": fixed, "burst": burst}
 
 
@@ -437,6 +443,7 @@ def render_size(size: dict[str, Any]) -> list[str]:
         f"{_num(fixed['visible_p50_ms'])} ms, p99 {_num(fixed['visible_p99_ms'])} ms, max "
         f"{_num(fixed['visible_max_ms'])} ms, {fixed['not_seen']} of {fixed['posts']} not seen "
         f"within {fixed['settle_seconds']:g} s.",
+        *_projector_histogram("Those posts", fixed),
         "",
         f"Burst of {burst['posts']:,} posts ({burst['concurrency']} writers): written in "
         f"{burst['write_seconds']} s ({_num(burst['writes_per_second'])}/s); newest visible "
@@ -445,8 +452,25 @@ def render_size(size: dict[str, Any]) -> list[str]:
         f"applied {burst['changes_applied']:,.0f} changes, "
         f"{_num(burst['changes_per_second'])} changes/s from the first write until then "
         f"(a dash means not within {burst['settle_seconds']:g} s).",
+        *_projector_histogram("The burst's posts", burst),
     ]
     return lines
+
+
+def _projector_histogram(which: str, phase: dict[str, Any]) -> list[str]:
+    """The projector's own write→visible for a phase's posts (results before it had none)."""
+    figures = phase.get("projector")
+    if not figures:
+        return []
+    ms = {
+        q: None if figures[q] is None else figures[q] * 1000 for q in ("p50_seconds", "p99_seconds")
+    }
+    return [
+        f"{which} by the projector's histogram (`microblog_projector_write_to_visible_seconds`, "
+        f"from each commit to the end of its projection, fan-out included; within buckets): p50 "
+        f"{_num(ms['p50_seconds'])} ms, p99 {_num(ms['p99_seconds'])} ms, mean "
+        f"{_num(figures['mean_seconds'] * 1000)} ms over {figures['count']:,} posts.",
+    ]
 
 
 def render_flatness(sizes: list[dict[str, Any]]) -> list[str]:

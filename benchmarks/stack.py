@@ -35,8 +35,8 @@ from benchmarks.seed.graph import Plan, Sizes, generate, plan_threshold
 from benchmarks.seed.targets import WriteModelTarget
 from command_service.write_model.indexes import ensure_write_model_indexes
 from gateway.embedded import create_embedded_stack
-from service_kit.logs import configure_logging
 from service_kit.mongo.connection import connect_embedded
+from service_kit.serve import configure_process
 from service_kit.settings import Settings, get_settings
 
 log = logging.getLogger("benchmarks.stack")
@@ -145,6 +145,7 @@ async def seed_and_serve(arguments: argparse.Namespace, settings: Settings) -> N
         host=settings.bind_host,
         port=settings.gateway_port,
         log_config=None,
+        access_log=False,  # each request's one line comes from service_kit.observability
         proxy_headers=False,
     )
     await uvicorn.Server(config).serve()
@@ -163,7 +164,7 @@ def main() -> None:
     settings = get_settings()
     if not settings.embedded:
         raise SystemExit("benchmarks.stack runs the embedded store: unset MONGODB_URI")
-    configure_logging(settings.log_level)
+    configure_process(settings, "gateway")
     log.warning(
         "benchmark stack: pid %d, %d posts, %d users", os.getpid(), arguments.posts, arguments.users
     )

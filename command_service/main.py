@@ -19,6 +19,7 @@ def create_app(settings: Settings, connection: MongoConnection | None = None) ->
         settings=settings,
         router=router,
         public_prefix="/command",
+        service="command",
         prepare_database=ensure_write_model_indexes,
         connection=connection,
     )

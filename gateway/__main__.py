@@ -6,14 +6,14 @@ import uvicorn
 
 from gateway.embedded import create_embedded_stack
 from gateway.proxy import create_proxy_gateway
-from service_kit.logs import configure_logging
+from service_kit.serve import configure_process
 from service_kit.settings import get_settings
 
 log = logging.getLogger("gateway")
 
 if __name__ == "__main__":
     settings = get_settings()
-    configure_logging(settings.log_level)
+    configure_process(settings, "gateway")
     if settings.embedded:
         app = create_embedded_stack(settings)
         log.info("embedded store: command service, query service and projector run in this process")
@@ -27,7 +27,8 @@ if __name__ == "__main__":
         app,
         host=settings.bind_host,
         port=settings.gateway_port,
-        log_config=None,
+        log_config=None,  # the root logger's JSON lines (configure_process)
+        access_log=False,  # each request's one line comes from service_kit.observability
         proxy_headers=False,
         timeout_graceful_shutdown=20,
     )

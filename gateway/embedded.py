@@ -15,6 +15,7 @@ from query_service.projector.runner import Projector
 from query_service.projector.service import metrics_response, running_projector
 from service_kit.mongo import MongoConnection
 from service_kit.mongo.connection import connect_embedded
+from service_kit.observability.requests import instrument
 from service_kit.problems import Problem, install_problem_handlers
 from service_kit.service_app import install_http_middleware
 from service_kit.settings import Settings
@@ -30,6 +31,7 @@ def create_embedded_stack(
     settings: Settings, connection: MongoConnection | None = None
 ) -> PrefixDispatcher:
     shared = connection or connect_embedded(settings)
+    telemetry = shared.telemetry  # the process's: the services' requests and commands
     command_app = create_command_app(settings, shared)
     query_app = create_query_app(settings, shared)
     projector = Projector(shared.database, settings, shared.read_database)
@@ -52,6 +54,7 @@ def create_embedded_stack(
     )
     install_problem_handlers(own)
     install_http_middleware(own, settings, docs_paths=frozenset())
+    instrument(own, service="gateway", telemetry=telemetry)
     own.state.projector = projector
 
     @own.get("/healthz", tags=["health"])
@@ -71,9 +74,10 @@ def create_embedded_stack(
             return _not_ready(f"The projector is {projector.status.phase}, not following.")
         return {"status": "ready", "store": "embedded", "projector": projector.status.phase}
 
-    # The projector's series, as its own /metrics serves them in a deployment.
+    # Every series of the process: the projector's, and the services' requests and commands
+    # (in a deployment, each process serves its own at its /metrics).
     @own.get("/metrics", tags=["metrics"], response_class=Response)
     async def metrics(request: Request) -> Response:
-        return await metrics_response(projector, shared.read_database, request)
+        return await metrics_response(projector, shared.read_database, request, telemetry)
 
     return PrefixDispatcher({"command": command_app, "query": query_app}, own)

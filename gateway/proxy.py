@@ -6,11 +6,13 @@ from contextlib import asynccontextmanager
 from http import HTTPStatus
 
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from gateway.app import PrefixDispatcher
+from service_kit.observability.metrics import Telemetry, exposition
+from service_kit.observability.requests import instrument
 from service_kit.problems import Problem, install_problem_handlers
 from service_kit.service_app import install_http_middleware
 from service_kit.settings import Settings
@@ -120,10 +122,18 @@ def create_proxy_gateway(settings: Settings) -> PrefixDispatcher:
     )
     install_problem_handlers(own)
     install_http_middleware(own, settings, docs_paths=frozenset())
+    telemetry = Telemetry()
+    instrument(own, service="gateway", telemetry=telemetry)
 
     @own.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "store": "mongodb"}
+
+    # The gateway's own requests only: each service behind it serves its own /metrics.
+    @own.get("/metrics", tags=["metrics"], response_class=Response)
+    async def metrics(request: Request) -> Response:
+        body, content_type = exposition([telemetry.registry], request.headers.get("accept", ""))
+        return Response(body, headers={"Content-Type": content_type})
 
     return PrefixDispatcher(
         {

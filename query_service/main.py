@@ -16,6 +16,7 @@ def create_app(settings: Settings, connection: MongoConnection | None = None) ->
         settings=settings,
         router=router,
         public_prefix="/query",
+        service="query",
         prepare_database=ensure_read_model_indexes,
         connection=connection,
         reads_read_models=True,

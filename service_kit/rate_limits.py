@@ -16,6 +16,7 @@ from typing import Any
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import Storage
 from limits.aio.strategies import FixedWindowRateLimiter
+from prometheus_client import Counter
 from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
@@ -110,15 +111,21 @@ class RateLimited(Problem):
 class RateLimits:
     """Named limits checked against shared counters; `hit` raises `RateLimited` (429)."""
 
-    def __init__(self, database: Database, *, enabled: bool) -> None:
+    def __init__(
+        self, database: Database, *, enabled: bool, rejections: Counter | None = None
+    ) -> None:
         self._limiter = FixedWindowRateLimiter(MongoCounterStorage(database))
         self._enabled = enabled
+        # microblog_rate_limit_rejections_total, by the limit's name (the first identifier).
+        self._rejections = rejections
 
     async def hit(self, limits_text: str, what: str, *identifiers: str) -> None:
         if not self._enabled:
             return
         for item in _parsed(limits_text):
             if not await self._limiter.hit(item, *identifiers):
+                if self._rejections is not None:
+                    self._rejections.labels(limit=identifiers[0]).inc()
                 await self._refuse(item, what, identifiers)
 
     async def _refuse(self, item: RateLimitItem, what: str, identifiers: tuple[str, ...]) -> None:

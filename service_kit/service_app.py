@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware import Middleware
 from tenacity import AsyncRetrying, wait_exponential
@@ -16,6 +16,9 @@ from service_kit.consistency import STATE_HEADER, TOKEN_HEADER
 from service_kit.health import health_router
 from service_kit.middleware import BodySizeLimit, HeadAsGet, SecurityHeaders
 from service_kit.mongo import Database, MongoConnection, connect
+from service_kit.observability.context import REQUEST_ID_HEADER
+from service_kit.observability.metrics import Telemetry, exposition
+from service_kit.observability.requests import instrument
 from service_kit.problems import install_problem_handlers
 from service_kit.rate_limits import RateLimits
 from service_kit.retries import log_retry
@@ -31,20 +34,27 @@ def build_service_app(
     router: APIRouter,
     public_prefix: str,
     prepare_database: PrepareDatabase,
+    service: str,
     connection: MongoConnection | None = None,
     reads_read_models: bool = False,
 ) -> FastAPI:
     """An app on `connection` if given (shared in embedded mode), else on its own connection.
-    It works on the write model's database, or with `reads_read_models` on the read models'."""
+    It works on the write model's database, or with `reads_read_models` on the read models'.
+    Its requests are observed as `service` in the connection's telemetry."""
+    telemetry = connection.telemetry if connection is not None else Telemetry()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own_connection = connection is None
-        active = connection or connect(settings)
+        active = connection or connect(settings, telemetry)
         database = app.state.database = (
             active.read_database if reads_read_models else active.database
         )
-        app.state.rate_limits = RateLimits(database, enabled=settings.rate_limits_enabled)
+        app.state.rate_limits = RateLimits(
+            database,
+            enabled=settings.rate_limits_enabled,
+            rejections=telemetry.rate_limit_rejections,
+        )
         # Serve /healthz even while MongoDB is unreachable; /readyz stays false until the indexes
         # the code relies on (e.g. unique handles) exist, so no traffic arrives before then.
         app.state.prepared = asyncio.create_task(
@@ -71,9 +81,11 @@ def build_service_app(
         redirect_slashes=False,
     )
     app.state.settings = settings
+    app.state.telemetry = telemetry
     install_problem_handlers(app)
     install_http_middleware(app, settings, docs_paths=frozenset({docs_path(public_prefix)}))
     install_api_docs(app, public_prefix)
+    instrument(app, service=service, telemetry=telemetry)
 
     # Ready = started and prepared, once. No per-probe MongoDB ping: the database is shared, so
     # a ping would take every pod out at once during a primary election, and the edge proxy
@@ -85,8 +97,27 @@ def build_service_app(
 
     app.state.ready = ready
     app.include_router(health_router(ready))
+    app.include_router(metrics_router(telemetry))
     app.include_router(router)
     return app
+
+
+def metrics_router(telemetry: Telemetry) -> APIRouter:
+    """`/metrics` at the root, beside the probes: outside the public prefix, so neither the
+    Ingress nor the gateway routes it (they route `/command` and `/query` only)."""
+    router = APIRouter(tags=["metrics"])
+
+    @router.get(
+        "/metrics",
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    )
+    async def metrics(request: Request) -> Response:
+        body, content_type = exposition([telemetry.registry], request.headers.get("accept", ""))
+        return Response(body, headers={"Content-Type": content_type})
+
+    return router
 
 
 def install_http_middleware(app: FastAPI, settings: Settings, docs_paths: frozenset[str]) -> None:
@@ -104,6 +135,7 @@ def install_http_middleware(app: FastAPI, settings: Settings, docs_paths: frozen
                 "Content-Type",
                 "Idempotency-Key",
                 TOKEN_HEADER,  # read-your-writes: browsers send it back
+                REQUEST_ID_HEADER,
             ],
             expose_headers=[
                 "Location",
@@ -111,6 +143,7 @@ def install_http_middleware(app: FastAPI, settings: Settings, docs_paths: frozen
                 "Idempotent-Replayed",
                 TOKEN_HEADER,
                 STATE_HEADER,
+                REQUEST_ID_HEADER,
             ],
             max_age=600,
         )

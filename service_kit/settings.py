@@ -120,6 +120,11 @@ class Settings(BaseSettings):
     embedded_interleave: bool = True
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Traces (service_kit/observability/tracing.py): off unless an OTLP/HTTP endpoint is set (a
+    # base URL such as http://otel-collector:4318; `/v1/traces` is appended). The service name
+    # defaults to microblog-<process> (command, query, projector, gateway).
+    otel_exporter_otlp_endpoint: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    otel_service_name: str | None = Field(default=None, min_length=1)
 
     @property
     def embedded(self) -> bool:

@@ -73,6 +73,7 @@ async def test_a_service_is_live_but_not_ready_until_mongodb_is_prepared():
         settings=settings,
         router=APIRouter(),
         public_prefix="/probe",
+        service="probe",
         prepare_database=prepare,
         connection=connect_embedded(settings),
     )

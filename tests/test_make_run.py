@@ -1,5 +1,6 @@
 """`make run`'s process, started for real: the README's curl tour must pass against it."""
 
+import json
 import os
 import signal
 import subprocess
@@ -61,3 +62,17 @@ def test_the_gateway_process_passes_the_curl_tour_and_stops_cleanly(tmp_path):
     assert exit_code in (0, -signal.SIGTERM), output
     assert "Application shutdown complete" in output
     assert "Traceback" not in output
+    # Every line is one JSON object, uvicorn's included; each request is logged once, by the
+    # request's own line (uvicorn's access log is off).
+    lines = [json.loads(line) for line in output.splitlines()]
+    assert {"time", "level", "logger", "message"} <= set(lines[0])
+    assert not [line for line in lines if line["logger"] == "uvicorn.access"]
+    requests = [line for line in lines if line["message"] == "request"]
+    assert len(requests) >= 10  # the tour's (the health polls above log at DEBUG)
+    assert len({line["request_id"] for line in requests}) == len(requests)
+    assert {line["service"] for line in requests} == {"command", "query"}
+    # The projector's batch lines name the requests whose writes they applied.
+    applied = {id for line in lines if line["message"] == "batch" for id in line["request_ids"]}
+    commands = {line["request_id"] for line in requests if line["service"] == "command"}
+    assert applied
+    assert applied <= commands

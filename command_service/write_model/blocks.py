@@ -2,7 +2,7 @@
 
 from bson import ObjectId
 
-from command_service.write_model.command_scope import session_options, wrote
+from command_service.write_model.command_scope import session_options, stamped, wrote
 from service_kit.clock import utc_now
 from service_kit.mongo import Database
 from service_kit.write_model import BLOCKS, block_key
@@ -13,11 +13,9 @@ async def upsert_block(database: Database, blocker_id: ObjectId, blocked_id: Obj
     result = await database[BLOCKS].update_one(
         {"_id": block_key(blocker_id, blocked_id)},
         {
-            "$setOnInsert": {
-                "blocker_id": blocker_id,
-                "blocked_id": blocked_id,
-                "created_at": utc_now(),
-            }
+            "$setOnInsert": stamped(
+                {"blocker_id": blocker_id, "blocked_id": blocked_id, "created_at": utc_now()}
+            )
         },
         upsert=True,
         **session_options(),

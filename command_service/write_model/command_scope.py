@@ -3,6 +3,8 @@
 `command_scope` opens the session around a request; write-model functions pass
 `**session_options()` to each driver write and call `wrote()` right after a write that really
 changed something (an idempotent repeat changes nothing, and there is nothing to wait for).
+What they write goes through `stamped()`, which adds the request's stamp (`_trace`: its request id
+and trace context), so that the projector continues the request's trace for the change.
 
 The token names the last write that changed something, not the session's latest operation: on a
 server, a write that changes nothing (a `delete_many` that matches nothing) reports the latest
@@ -19,6 +21,8 @@ from typing import Any
 from bson.timestamp import Timestamp
 
 from service_kit.mongo import Database
+from service_kit.observability.context import current_request_id
+from service_kit.observability.tracing import TRACE_FIELD, write_stamp
 
 
 @dataclass
@@ -53,3 +57,10 @@ def wrote() -> None:
     scope = _scope.get()
     if scope is not None:
         scope.cluster_time = scope.session.operation_time
+
+
+def stamped(fields: dict[str, Any]) -> dict[str, Any]:
+    """`fields` (a document, or what an update sets) with the request's stamp, if there is one
+    (`service_kit/observability/tracing.py`); unchanged outside a request."""
+    stamp = write_stamp(current_request_id())
+    return {**fields, TRACE_FIELD: stamp} if stamp else fields

@@ -2,7 +2,7 @@
 
 from bson import ObjectId
 
-from command_service.write_model.command_scope import session_options, wrote
+from command_service.write_model.command_scope import session_options, stamped, wrote
 from service_kit.clock import utc_now
 from service_kit.mongo import Database
 from service_kit.write_model import FOLLOWS, follow_key
@@ -16,12 +16,14 @@ async def upsert_follow(
     result = await database[FOLLOWS].update_one(
         {"_id": follow_key(follower_id, followee_id)},
         {
-            "$setOnInsert": {
-                "follower_id": follower_id,
-                "followee_id": followee_id,
-                "followee_post_seq": followee_post_seq,
-                "created_at": utc_now(),
-            }
+            "$setOnInsert": stamped(
+                {
+                    "follower_id": follower_id,
+                    "followee_id": followee_id,
+                    "followee_post_seq": followee_post_seq,
+                    "created_at": utc_now(),
+                }
+            )
         },
         upsert=True,
         **session_options(),

@@ -3,7 +3,7 @@
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
-from command_service.write_model.command_scope import session_options, wrote
+from command_service.write_model.command_scope import session_options, stamped, wrote
 from service_kit.clock import utc_now
 from service_kit.mongo import Database
 from service_kit.notification_ids import NotificationPosition
@@ -30,7 +30,7 @@ async def advance_mark(
         ],
     }
     moved = await database[NOTIFICATION_MARKS].update_one(
-        behind, {"$set": fields}, **session_options()
+        behind, {"$set": stamped(fields)}, **session_options()
     )
     if moved.modified_count:
         wrote()
@@ -39,7 +39,7 @@ async def advance_mark(
         return
     try:  # no mark yet, or one already at or ahead of this position
         await database[NOTIFICATION_MARKS].insert_one(
-            {"_id": user_id, **fields}, **session_options()
+            stamped({"_id": user_id, **fields}), **session_options()
         )
     except DuplicateKeyError:
         return

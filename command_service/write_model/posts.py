@@ -10,7 +10,7 @@ from typing import cast
 from bson import ObjectId
 from pymongo import ReturnDocument
 
-from command_service.write_model.command_scope import session_options, wrote
+from command_service.write_model.command_scope import session_options, stamped, wrote
 from service_kit.clock import utc_now
 from service_kit.mongo import Database
 from service_kit.text import hashtags_of, mentions_of
@@ -62,7 +62,7 @@ async def insert_post(
         created_at=utc_now(),
         deleted_at=None,
     )
-    await database[POSTS].insert_one(dict(post), **session_options())
+    await database[POSTS].insert_one(stamped(dict(post)), **session_options())
     wrote()
     return post
 
@@ -71,7 +71,7 @@ async def mark_post_deleted(database: Database, post_id: ObjectId) -> bool:
     """Tombstone a live post and drop its text; False when it was already gone."""
     result = await database[POSTS].update_one(
         {"_id": post_id, "deleted_at": None},
-        {"$set": {"deleted_at": utc_now(), "text": ""}},
+        {"$set": stamped({"deleted_at": utc_now(), "text": ""})},
         **session_options(),
     )
     if result.modified_count == 1:

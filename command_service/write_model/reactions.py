@@ -8,7 +8,7 @@ to look it up. A repost also takes the next number in the reposter's sequence of
 
 from bson import ObjectId
 
-from command_service.write_model.command_scope import session_options, wrote
+from command_service.write_model.command_scope import session_options, stamped, wrote
 from command_service.write_model.posts import next_post_number
 from service_kit.clock import utc_now
 from service_kit.mongo import Database
@@ -33,7 +33,7 @@ async def upsert_reaction(
         fields["reposter_seq"] = await next_post_number(database, user_id)
     result = await database[collection].update_one(
         {"_id": key},
-        {"$setOnInsert": fields},
+        {"$setOnInsert": stamped(fields)},
         upsert=True,
         **session_options(),
     )

@@ -5,7 +5,7 @@ from typing import cast
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
-from command_service.write_model.command_scope import session_options, wrote
+from command_service.write_model.command_scope import session_options, stamped, wrote
 from service_kit.clock import utc_now
 from service_kit.mongo import Database
 from service_kit.text import handle_key
@@ -58,7 +58,7 @@ async def insert_user(
         updated_at=now,
     )
     try:
-        await database[USERS].insert_one(dict(user), **session_options())
+        await database[USERS].insert_one(stamped(dict(user)), **session_options())
     except DuplicateKeyError as error:  # the unique index settles concurrent sign-ups
         raise HandleAlreadyStored(handle) from error
     wrote()
@@ -69,7 +69,7 @@ async def replace_password_hash(database: Database, user_id: ObjectId, password_
     # A new hash changes nothing a reader sees: no consistency token for it.
     await database[USERS].update_one(
         {"_id": user_id},
-        {"$set": {"password_hash": password_hash, "updated_at": utc_now()}},
+        {"$set": stamped({"password_hash": password_hash, "updated_at": utc_now()})},
         **session_options(),
     )
 
@@ -87,7 +87,7 @@ async def update_profile(
         differs = [{name: {"$ne": value}} for name, value in fields.items()]
         result = await database[USERS].update_one(
             {"_id": user_id, "$or": differs},
-            {"$set": {**fields, "updated_at": utc_now()}},
+            {"$set": stamped({**fields, "updated_at": utc_now()})},
             **session_options(),
         )
         if result.modified_count:

@@ -13,6 +13,13 @@ waiting, computed at scrape time (`Lag` below):
 - during a rebuild: at least the time since the rebuild began (the live read models are frozen
   until the swap); 0 again once the rebuilt models are swapped in, caught up.
 Clock skew between MongoDB and the projector is clamped at 0.
+
+`microblog_projector_write_to_visible_seconds` is the CQRS service level: for each change applied
+from the stream to the live read models, the time from its write (`wallTime`, else
+`clusterTime`) to the end of its application, when every read-model write it makes (its
+timelines' fan-out included) is done and readers see it. By collection and operation, like
+`changes_applied`. Changes applied to a rebuild's shadows are not observed (they become visible
+all at once, at the swap), nor are parked changes replayed by an operator.
 """
 
 import asyncio
@@ -24,15 +31,33 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.exposition import choose_encoder
 
 from query_service.projector import dead_letters
 from service_kit.mongo import Database
+from service_kit.observability.metrics import Telemetry, exposition
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], float]
 # A scrape must answer even when MongoDB does not; the parked count is then NaN.
 COUNT_TIMEOUT_SECONDS = 2.0
+# Write→visible: milliseconds when the projector keeps up (PROJECTOR_MAX_AWAIT_MS bounds how long
+# a change waits for its batch), minutes behind a rebuild or an outage.
+VISIBLE_BUCKETS = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    300.0,
+)
 
 
 def written_at(change: dict[str, Any]) -> float | None:
@@ -90,6 +115,7 @@ class ProjectorMetrics:
 
     def __init__(self, clock: Clock = time.time) -> None:
         self.registry = CollectorRegistry()
+        self._clock = clock
         self.lag = Lag(clock)
         registry = self.registry
         Gauge(
@@ -139,10 +165,28 @@ class ProjectorMetrics:
             "Time to apply one batch of changes, from its first change read to its checkpoint.",
             registry=registry,
         )
+        self.write_to_visible = Histogram(
+            "microblog_projector_write_to_visible_seconds",
+            "From a change's write (its wallTime) to the end of its application to the live "
+            "read models, by write-model collection and operation type.",
+            ["collection", "operation"],
+            buckets=VISIBLE_BUCKETS,
+            registry=registry,
+        )
 
     def applied(self, change: dict[str, Any]) -> None:
         collection = change.get("ns", {}).get("coll", "")
         self.changes_applied.labels(collection, change["operationType"]).inc()
+
+    def visible(self, change: dict[str, Any]) -> None:
+        """The change is applied to the live read models: readers see it now."""
+        written = written_at(change)
+        if written is None:
+            return
+        collection = change.get("ns", {}).get("coll", "")
+        self.write_to_visible.labels(collection, change["operationType"]).observe(
+            max(0.0, self._clock() - written)
+        )
 
     def fanned_out(self, entries: int) -> None:
         self.fanout_writes.inc(entries)
@@ -152,9 +196,12 @@ class ProjectorMetrics:
         self.leader.set(1 if leading else 0)
 
 
-async def scrape(metrics: ProjectorMetrics, database: Database, accept: str) -> tuple[bytes, str]:
+async def scrape(
+    metrics: ProjectorMetrics, database: Database, accept: str, telemetry: Telemetry | None = None
+) -> tuple[bytes, str]:
     """The exposition a `/metrics` request gets (format negotiated from `Accept`, the classic
-    `text/plain; version=0.0.4` by default) and its content type."""
+    `text/plain; version=0.0.4` by default) and its content type: the projector's series, and
+    its process's (`telemetry`: requests, MongoDB commands) when given."""
     try:
         async with asyncio.timeout(COUNT_TIMEOUT_SECONDS):
             parked: float = await dead_letters.count_parked(database)
@@ -162,5 +209,5 @@ async def scrape(metrics: ProjectorMetrics, database: Database, accept: str) -> 
         log.warning("metrics: counting parked changes failed: %r", error)
         parked = math.nan
     metrics.parked_changes.set(parked)
-    encode, content_type = choose_encoder(accept)
-    return encode(metrics.registry), content_type
+    registries = [metrics.registry] + ([telemetry.registry] if telemetry is not None else [])
+    return exposition(registries, accept)

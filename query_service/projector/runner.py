@@ -21,7 +21,7 @@ from pymongo.asynchronous.change_stream import AsyncChangeStream
 from pymongo.errors import OperationFailure
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
-from query_service.projector import control, dead_letters, rebuild
+from query_service.projector import control, dead_letters, observing, rebuild
 from query_service.projector.applying import STREAM_ENDING, ChangeApplier, WriteModelReset
 from query_service.projector.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
 from query_service.projector.lanes import InOrder, Lanes, scopes_of
@@ -342,6 +342,7 @@ class Projector:
         started = 0.0
         lanes = Lanes(self._concurrency)
         in_order = InOrder(lag)
+        report = observing.BatchReport(rebuild=context is not self._context)
         try:
             while applied < self._batch_size and (last is None or time.monotonic() < closes_at):
                 change = await self._next_change(stream)
@@ -350,6 +351,7 @@ class Projector:
                     break
                 started = started or time.monotonic()
                 lag.read(change)
+                report.read(change)
                 if change["operationType"] in STREAM_ENDING:
                     await lanes.drain()  # in order: what came before it is applied first
                     await self._applier.apply(context, change)  # raises WriteModelReset
@@ -373,17 +375,27 @@ class Projector:
                 Checkpoint(resume_token=dict(last["_id"]), cluster_time=last.get("clusterTime"))
             )
         self.status.changes_applied += applied
-        self.metrics.batch_seconds.observe(time.monotonic() - started)
+        seconds = time.monotonic() - started
+        self.metrics.batch_seconds.observe(seconds)
         if drained:
             lag.idle()
+        report.done(applied=applied, seconds=seconds, lag_seconds=lag.seconds())
         return applied
 
     def _apply_one(
         self, context: ProjectionContext, change: Change
     ) -> Callable[[], Awaitable[None]]:
+        """How `change`, just read from the stream, is applied once its lane lets it."""
+        read_at = observing.now_ns()
+        live = context is self._context
+
         async def apply() -> None:
-            if await self._applier.apply(context, change):
+            with observing.applying(change, read_at):  # the write's trace continues here
+                applied = await self._applier.apply(context, change)
+            if applied:
                 self.metrics.applied(change)
+                if live:
+                    self.metrics.visible(change)
             self.status.progressed()
 
         return apply

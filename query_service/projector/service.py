@@ -24,6 +24,8 @@ from query_service.projector.leadership import LeaderElection, fenced, leader_el
 from query_service.projector.metrics import scrape
 from query_service.projector.runner import Projector, run_while_leading
 from service_kit.mongo import Database, MongoConnection, connect, ping
+from service_kit.observability.metrics import Telemetry
+from service_kit.observability.requests import instrument
 from service_kit.problems import Problem, install_problem_handlers
 from service_kit.settings import Settings
 
@@ -56,18 +58,22 @@ async def running_projector(
                 await task
 
 
-async def metrics_response(projector: Projector, database: Database, request: Request) -> Response:
-    """A `/metrics` answer for a projector: also served by the embedded gateway."""
+async def metrics_response(
+    projector: Projector, database: Database, request: Request, telemetry: Telemetry
+) -> Response:
+    """A `/metrics` answer for a projector and its process: also served by the embedded gateway."""
     body, content_type = await scrape(
-        projector.metrics, database, request.headers.get("accept", "")
+        projector.metrics, database, request.headers.get("accept", ""), telemetry
     )
     return Response(body, headers={"Content-Type": content_type})
 
 
 def create_projector_app(settings: Settings, connection: MongoConnection | None = None) -> FastAPI:
+    telemetry = connection.telemetry if connection is not None else Telemetry()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        active = connection or connect(settings)
+        active = connection or connect(settings, telemetry)
         # The projector's own state (and so its lease) lives with the read models.
         election = leader_election(settings, active.read_database)
         # With an election, every write of the projector passes the lease's fence.
@@ -90,6 +96,7 @@ def create_projector_app(settings: Settings, connection: MongoConnection | None 
     app = FastAPI(title="microblog projector", lifespan=lifespan)
     app.state.settings = settings
     install_problem_handlers(app)
+    instrument(app, service="projector", telemetry=telemetry)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> JSONResponse:
@@ -147,7 +154,9 @@ def create_projector_app(settings: Settings, connection: MongoConnection | None 
 
     @app.get("/metrics", tags=["metrics"], response_class=Response)
     async def metrics(request: Request) -> Response:
-        return await metrics_response(app.state.projector, app.state.read_database, request)
+        return await metrics_response(
+            app.state.projector, app.state.read_database, request, telemetry
+        )
 
     return app
 

@@ -24,6 +24,7 @@ from pymongo import ASCENDING, DESCENDING, DeleteOne, IndexModel, UpdateOne
 
 from query_service.projector.projection import ProjectionContext
 from query_service.read_models.names import FOLLOW_EDGES, POST_VIEWS, TIMELINE_ENTRIES
+from service_kit.observability import tracing
 
 # Newest first, the entry id breaking ties (the post's id, then the reposter's).
 TIMELINE_NEWEST_FIRST = [("created_at", DESCENDING), ("_id", DESCENDING)]
@@ -114,7 +115,14 @@ class Bulk:
         if not self._operations:
             return
         collection = self._context.collection(TIMELINE_ENTRIES)
-        await collection.bulk_write(self._operations, ordered=self._ordered)
+        with tracing.span(
+            "timeline bulk write",
+            {
+                "microblog.timeline_entries": self._entries,
+                "db.operation.batch.size": len(self._operations),
+            },
+        ):
+            await collection.bulk_write(self._operations, ordered=self._ordered)
         if self._entries:
             self._context.on_fanout(self._entries)
         self._operations, self._entries = [], 0

@@ -38,6 +38,7 @@ from pymongo import (
     UpdateOne,
 )
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
+from pymongo.monitoring import CommandListener
 from pymongo.results import (
     BulkWriteResult,
     DeleteResult,
@@ -49,6 +50,13 @@ from pymongo.results import (
 from service_kit.mongo.embedded.change_stream import ChangeLog, EmbeddedChangeStream
 from service_kit.mongo.embedded.cursor import EmbeddedCommandCursor, EmbeddedCursor
 from service_kit.mongo.embedded.fast_path import install_id_fast_path
+from service_kit.mongo.embedded.monitoring import (
+    CLIENT_COMMANDS,
+    COLLECTION_COMMANDS,
+    DATABASE_COMMANDS,
+    CommandEvents,
+    monitored,
+)
 from service_kit.mongo.embedded.operations import (
     Operation,
     QueryShape,
@@ -67,6 +75,7 @@ NAMESPACE_NOT_FOUND = 26
 NAMESPACE_EXISTS = 48
 
 
+@monitored(CLIENT_COMMANDS)
 class EmbeddedClient:
     """One embedded deployment: a mongomock client and the change log of all its writes.
 
@@ -77,9 +86,16 @@ class EmbeddedClient:
     """
 
     def __init__(
-        self, *, change_history: int = 100_000, interleave: bool = True, id_fast_path: bool = True
+        self,
+        *,
+        change_history: int = 100_000,
+        interleave: bool = True,
+        id_fast_path: bool = True,
+        event_listeners: Sequence[CommandListener] = (),
     ) -> None:
         self._mock: Any = AsyncMongoMockClient(tz_aware=True)
+        # PyMongo's command monitoring, as AsyncMongoClient(event_listeners=...) (monitoring.py).
+        self.commands = CommandEvents(event_listeners)
         self.change_log = ChangeLog(history=change_history)
         self.interleave = interleave
         # Off only to compare with mongomock's own scan (tests, benchmarks/embedded_store.py).
@@ -158,6 +174,7 @@ class EmbeddedSession:
         await self.end_session()
 
 
+@monitored(DATABASE_COMMANDS)
 class EmbeddedDatabase:
     def __init__(self, client: EmbeddedClient, name: str, mock_database: Any) -> None:
         self.client = client
@@ -283,6 +300,7 @@ class EmbeddedDatabase:
             self.client.change_log.append("dropDatabase", self.name)
 
 
+@monitored(COLLECTION_COMMANDS, find=True)
 class EmbeddedCollection:
     def __init__(self, database: EmbeddedDatabase, name: str, mock_collection: Any) -> None:
         self.database = database
